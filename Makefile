@@ -1,0 +1,43 @@
+# `make run` starts everything on the embedded defaults; `make test` runs every test.
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WEB_THREADS ?= 64
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export FLASK_APP := wsgi
+
+.PHONY: install dev run test lint bench
+
+$(BIN)/activate:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+run: install
+	$(BIN)/flask db upgrade
+	@$(BIN)/flask seed-demo > instance/demo.json
+	@bash scripts/run.sh "$(BIN)" "$(HOST)" "$(PORT)" "$(WEB_THREADS)"
+
+# Uses REDIS_URL when set, else the local Redis on TEST_REDIS_URL when it answers, else an embedded one.
+test: dev
+	@if [ -z "$$REDIS_URL" ] && $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$(TEST_REDIS_URL)').ping()" 2>/dev/null; then \
+		export REDIS_URL=$(TEST_REDIS_URL); fi; \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check .
+
+bench: dev
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Start the RQ worker and the web server together; Ctrl-C stops both.
+set -euo pipefail
+BIN=$1 HOST=$2 PORT=$3 THREADS=$4
+
+"$BIN/python" worker.py &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
+sleep 1  # let the worker start the embedded Redis first, so the web process attaches to it
+
+"$BIN/python" scripts/banner.py "$HOST" "$PORT"
+
+# gthread: each websocket holds one thread of the pool, so flask-sock works without monkey-patching.
+"$BIN/gunicorn" -k gthread --threads "$THREADS" -w "${WEB_CONCURRENCY:-2}" \
+  -b "$HOST:$PORT" --access-logfile - wsgi:app

@@ -1,0 +1,170 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL from DATABASE_URL) built by the migrations,
+a real Redis (REDIS_URL, else an embedded one), and helpers to act as a person would."""
+
+import os
+import re
+import socket
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.auth.service import sign_up
+from app.extensions import db
+from app.models import User
+from app.redis_store import embedded_url
+
+PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    return os.environ.get("REDIS_URL") or embedded_url(str(tmp_path_factory.mktemp("redis")))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, redis_url):
+    """Config every test app gets; tests add their own on top with `make_app`."""
+    from app.config import _database_url
+
+    os.environ["DATABASE_URL"] = database_url
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "REDIS_URL": redis_url,
+        "SERVER_NAME": "converc.test",
+        "BASE_URL": "http://converc.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def schema(settings):
+    """Build the schema from nothing with the migrations, once per run."""
+    from flask_migrate import upgrade
+
+    app = create_app(settings)
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        db.engine.dispose()
+    return True
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (its own `g` and db session), as in production,
+    even while the test itself holds one open to query the database."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # the request may have changed rows the test's own session holds: reload them on next use
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def make_app(settings, schema):
+    apps = []
+
+    def make(**overrides):
+        app = create_app({**settings, **overrides})
+        app.test_client_class = IsolatedClient
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            _empty_tables()
+            app.extensions["redis"].flushdb()
+            db.engine.dispose()
+
+
+def _empty_tables():
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client) -> str:
+    html = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+class Auth:
+    """Act as a person: sign up, log in, post forms with the CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post(self, url, data=None, **kwargs):
+        data = {"csrf_token": csrf_token(self.client), **(data or {})}
+        return self.client.post(url, data=data, **kwargs)
+
+    def login(self, email, password=PASSWORD):
+        return self.post("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def make_member(org_id, email, role="rep", name="Teammate") -> User:
+    from app.auth.passwords import hash_password
+
+    user = User(organization_id=org_id, email=email, name=name, role=role,
+                password_hash=hash_password(PASSWORD))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def admin(app):
+    return sign_up("Acme", "Ada Admin", "ada@acme.example.com", PASSWORD)
+
+
+@pytest.fixture
+def rep(admin):
+    return make_member(admin.organization_id, "rex@acme.example.com", "rep", "Rex Rep")
+
+
+@pytest.fixture
+def other_admin(app):
+    return sign_up("Globex", "Olga Other", "olga@globex.example.com", PASSWORD)

@@ -1,0 +1,57 @@
+"""Every dashboard route, walked as a user of another organization, leaks nothing."""
+
+import pytest
+
+from app.extensions import db
+from app.models import Invite
+from app.models.base import utcnow
+from app.sites.service import create_site
+from tests.conftest import Auth
+
+
+@pytest.fixture
+def victim(admin, rep):
+    """Organization A's objects, one for each kind of id a route takes."""
+    site = create_site(admin.organization_id, "secret-site.example.com")
+    invite = Invite(organization_id=admin.organization_id, email="pending@acme.example.com", role="rep",
+                    token_hash="x" * 64, expires_at=utcnow().replace(year=2100))
+    db.session.add(invite)
+    db.session.commit()
+    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id,
+            "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
+
+
+def _dashboard_rules(app):
+    public = {"static", "auth.login", "auth.signup", "team.join", "dashboard.root"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in public and not rule.endpoint.startswith(("widget.", "api.")):
+            yield rule
+
+
+def test_every_route_with_an_id_is_a_404_for_another_org(app, client, victim, other_admin):
+    outsider = Auth(client)
+    outsider.login(other_admin.email)
+    checked = 0
+    for rule in _dashboard_rules(app):
+        ids = [a for a in rule.arguments]
+        if not ids:
+            continue
+        missing = [a for a in ids if a not in victim]
+        assert not missing, f"{rule.rule}: add an object of organization A for {missing} to this test"
+        url = rule.build({a: victim[a] for a in ids})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = outsider.post(url) if method == "POST" else client.open(url, method=method)
+            assert response.status_code == 404, f"{method} {url} -> {response.status_code}"
+            checked += 1
+    assert checked >= 5
+
+
+def test_list_pages_show_only_own_organization(app, client, victim, other_admin):
+    outsider = Auth(client)
+    outsider.login(other_admin.email)
+    for rule in _dashboard_rules(app):
+        if rule.arguments or "GET" not in rule.methods:
+            continue
+        html = client.get(rule.rule).get_data(as_text=True)
+        for secret in victim["_secrets"]:
+            assert secret not in html, f"{rule.rule} shows {secret} of another organization"
