@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(16), default="rep")
     is_active_member: Mapped[bool] = mapped_column(default=True)
+    # the rep's own "Available" toggle; the availability rules add schedule and calendar
+    available: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at()
 
     organization: Mapped[Organization] = relationship(back_populates="users")
