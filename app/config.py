@@ -41,6 +41,9 @@ def from_env() -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "INVITE_TTL_HOURS": int(os.environ.get("INVITE_TTL_HOURS", "72")),
+        # the visitor's country from a trusted proxy header (e.g. CF-IPCountry), or a .mmdb file
+        "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", ""),
+        "GEOIP_DB_PATH": os.environ.get("GEOIP_DB_PATH", ""),
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
     }
 

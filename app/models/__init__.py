@@ -3,5 +3,6 @@
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.events import Event
 from app.models.sites import Site
+from app.models.widget import WidgetSettings
 
-__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User"]
+__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings"]
