@@ -12,7 +12,7 @@ DASHBOARD_CSP = (
     "connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'"
 )
-_public_blueprints: set[str] = set()
+_public_blueprints: set[str] = set()  # names of blueprints open to other sites
 
 
 def public_blueprint(bp):

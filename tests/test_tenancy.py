@@ -22,9 +22,12 @@ def victim(admin, rep):
 
 
 def _dashboard_rules(app):
+    """Routes behind the dashboard login: not the public pages, not public blueprints (widget, API)."""
+    from app.security import _public_blueprints
+
     public = {"static", "auth.login", "auth.signup", "team.join", "dashboard.root"}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint not in public and not rule.endpoint.startswith(("widget.", "api.")):
+        if rule.endpoint not in public and rule.endpoint.split(".")[0] not in _public_blueprints:
             yield rule
 
 
