@@ -1,7 +1,7 @@
 """The availability rule, table-driven: timezones, daylight saving both ways, midnight, overrides,
 busy blocks at the exact instant. Times in the tables are UTC unless the comment says otherwise."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -199,3 +199,23 @@ def test_schedule_validation(d, message):
     if message:
         assert any(message in e for e in errors), errors
 
+
+
+@pytest.mark.parametrize(("facts", "now", "reason", "until", "next_at"), [
+    # busy until Friday noon, no hours at the weekend: next free time is Monday, beyond a short look
+    (rep("UTC", week(weekdays="09:00-17:00"), busy=[("2026-03-05 09:00", "2026-03-06 17:00")]),
+     "2026-03-05 10:00", "busy", "2026-03-06 17:00", "2026-03-09 09:00"),
+    # available for a whole week without a break
+    (rep(), "2026-03-02 10:00", "available", None, None),
+    # the next hours are ten days away (a long holiday of overrides)
+    (rep("UTC", week(every="09:00-10:00"), overrides={date(2026, 3, d): [] for d in range(2, 12)}),
+     "2026-03-02 08:00", "outside_hours", "2026-03-12 09:00", "2026-03-12 09:00"),
+])
+def test_answers_far_ahead_are_found(facts, now, reason, until, next_at):
+    status = rep_status(facts, t(now))
+    assert status.reason == reason
+    assert status.next_at == (t(next_at) if next_at else None)
+    if until:
+        assert status.until == t(until)
+    else:
+        assert status.until > t(now) + timedelta(days=10)

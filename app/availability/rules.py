@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 HORIZON = timedelta(days=14)  # how far ahead "next available" looks
+SHORT_LOOK = timedelta(days=3)
 DAY_MINUTES = 1440
 
 Span = tuple[datetime, datetime]
@@ -127,7 +128,21 @@ def rep_status(facts: RepFacts, now: datetime, online: bool | None = None) -> Re
         return RepStatus(False, "toggled_off")
     if online is False:
         return RepStatus(False, "offline")
-    hours = hours_between(facts, now, now + HORIZON)
+    # Most answers lie within a day or two: look that far first, the whole horizon only if needed.
+    near = _status_within(facts, now, SHORT_LOOK)
+    if _settled(near, now + SHORT_LOOK - timedelta(days=1)):
+        return near
+    return _status_within(facts, now, HORIZON)
+
+
+def _settled(status: RepStatus, limit: datetime) -> bool:
+    """True when a short look already found every time the status needs, well inside what it saw."""
+    needed = [status.until] if status.available else [status.next_at, status.until or status.next_at]
+    return all(m is not None and m < limit for m in needed)
+
+
+def _status_within(facts: RepFacts, now: datetime, horizon: timedelta) -> RepStatus:
+    hours = hours_between(facts, now, now + horizon)
     busy = merge(facts.busy)
     free = subtract(hours, busy)
     window = covering(free, now)

@@ -82,10 +82,13 @@ def load_facts(organization_id, now: datetime, users: list[User] | None = None) 
     default = default_schedule(organization_id)
     schedules = {s.user_id: s for s in db.session.scalars(
         sa.select(RepSchedule).where(RepSchedule.user_id.in_(ids)))}
-    overrides = _by_user(db.session.scalars(sa.select(DateOverride).where(
+    # plain rows, not ORM objects: an org's calendars can hold hundreds of busy blocks
+    overrides = _by_user(db.session.execute(sa.select(
+        DateOverride.user_id, DateOverride.day, DateOverride.intervals).where(
         DateOverride.user_id.in_(ids), DateOverride.day >= (now - timedelta(days=2)).date(),
         DateOverride.day <= (now + HORIZON + timedelta(days=2)).date())))
-    busy = _by_user(db.session.scalars(sa.select(BusyBlock).where(
+    busy = _by_user(db.session.execute(sa.select(
+        BusyBlock.user_id, BusyBlock.starts_at, BusyBlock.ends_at).where(
         BusyBlock.user_id.in_(ids), BusyBlock.ends_at > now, BusyBlock.starts_at < now + HORIZON)))
     return [_facts(u, schedules.get(u.id), default, overrides.get(u.id, []), busy.get(u.id, []))
             for u in users]
