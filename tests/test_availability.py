@@ -375,7 +375,7 @@ def test_status_page_gives_each_reason_and_each_badge(app, auth, admin, rep, clo
     db.session.commit()
     auth.login(admin.email)
     html = auth.client.get("/settings/availability/status").get_data(as_text=True)
-    assert "Nobody can take a call now." in html
+    assert "Nobody can take a call now." in html and "Next available: 14:00 (UTC)." in html
     assert "Available is switched off in their dashboard." in html  # the admin
     assert "Outside their hours; they start 09:00 (America/New_York)." in html
     assert "Hidden: incoming calls are paused for this site." in html

@@ -85,7 +85,7 @@ def badge(settings, org: OrgAvailability, timezone: str, now: datetime) -> Badge
         return Badge(True, True, "Shows: visitors can start a call now.")
     back = ""
     if org.next_at:
-        back = f" Someone is next available {when(org.next_at, timezone, now)} ({timezone})."
+        back = f" Next available: {when(org.next_at, timezone, now)} ({timezone})."
     if settings.hide_when_unavailable:
         return Badge(False, False, "Hidden: nobody is available and “Hide when unavailable” is on." + back)
     if settings.calendar_url:

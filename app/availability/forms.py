@@ -157,5 +157,5 @@ class OverrideForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
     kind = RadioField("On that date", choices=[("off", "Day off"), ("hours", "Special hours")],
                       default="off")
-    start = StringField("From", validators=[Optional()])
-    end = StringField("To", validators=[Optional()])
+    start = StringField("From", validators=[Optional()], render_kw={"type": "time"})
+    end = StringField("To", validators=[Optional()], render_kw={"type": "time"})

@@ -34,10 +34,12 @@ def _rep(user_id: uuid.UUID | None) -> User:
 def _draft_for(rep: User) -> WeekDraft:
     schedule = service.rep_schedule(rep)
     default = service.default_schedule(rep.organization_id)
-    if schedule is None:
+    if schedule is None and rep.id == current_user.id:
         draft = WeekDraft.from_weekly("", default.weekly, follows_default=True)
         draft.notice = "Your timezone is not saved yet: we picked your browser's. Save to keep it."
         return draft
+    if schedule is None:  # an admin looking at a rep who never opened this page
+        return WeekDraft.from_weekly(default.timezone, default.weekly, follows_default=True)
     weekly = default.weekly if schedule.follows_default else schedule.weekly
     return WeekDraft.from_weekly(schedule.timezone, weekly, schedule.follows_default)
 
@@ -212,12 +214,13 @@ def _team_status():
 def status():
     """Who can take a call now, why not, and whether each site's badge shows."""
     now, pairs, org, rows = _team_status()
-    tz = service.default_schedule(current_user.organization_id).timezone
+    tz = next(f.timezone for f, _ in pairs if f.user_id == current_user.id)  # the admin's own
     sites = [(s, settings_for(s)) for s in org_list(Site, Site.domain)]
     badges = [(s, w, describe.badge(w, org, tz, now)) for s, w in sites]
     syncs = service.last_syncs([f.user_id for f, _ in pairs])
+    next_at = describe.when(org.next_at, tz, now) + f" ({tz})" if org.next_at else None
     return render("availability/status.html", "availability/_status.html", rows=rows, org=org,
-                  badges=badges, syncs=syncs, summary=describe.summary(pairs), now=now)
+                  badges=badges, syncs=syncs, summary=describe.summary(pairs), next_at=next_at)
 
 
 @bp.post("/settings/availability/pause")
