@@ -414,3 +414,30 @@ def test_home_panel(app, auth, admin, rep, clock):
     auth.login(rep.email)
     html = auth.client.get("/availability/home", headers=HTMX).get_data(as_text=True)
     assert "Can take a call now." in html and "Ada Admin" not in html
+
+
+def test_without_redis_the_answer_is_still_given(make_app, clock):
+    from app.auth.service import sign_up
+    from tests.conftest import PASSWORD, free_port
+
+    app = make_app()
+    with app.app_context():
+        admin = sign_up("NoCache", "Nia", "nia@nocache.example.com", PASSWORD)
+        service.set_available(admin, True)
+        import redis
+
+        app.extensions["redis"] = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+        assert service.widget_availability(str(admin.organization_id)) == {
+            "available": True, "nextAvailableAt": None}
+        service.set_available(admin, False)  # the commit stands though the cache cannot be told
+        assert db.session.get(User, admin.id).available is False
+        assert service.anyone_available(admin.organization_id) is False
+        app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"])
+
+
+def test_sync_for_a_removed_rep_does_nothing(app, rep):
+    rep_id = rep.id
+    db.session.delete(rep)
+    db.session.commit()
+    assert service.replace_busy_blocks(rep_id, "google", MONDAY_NOON, MONDAY_NOON + timedelta(days=1),
+                                       [(MONDAY_NOON, MONDAY_NOON + timedelta(hours=1))]) == 0

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 
 from app.availability.rules import (
     HORIZON,
@@ -115,7 +116,7 @@ def _online_user_ids(user_ids) -> set | None:
 def statuses(organization_id, now: datetime | None = None, users=None) -> list[tuple[RepFacts, RepStatus]]:
     """Every member's facts and status at `now`."""
     now = now or utcnow()
-    facts = load_facts(organization_id, now, users)
+    facts = load_facts(uuid.UUID(str(organization_id)), now, users)
     online = _online_user_ids([f.user_id for f in facts])
     return [(f, rep_status(f, now, None if online is None else f.user_id in online)) for f in facts]
 
@@ -137,10 +138,15 @@ def _keys(organization_id) -> tuple[str, str]:
 
 def widget_availability(organization_id) -> dict:
     """{"available": bool, "nextAvailableAt": ISO-8601 UTC or None}, for /widget/config."""
-    redis = get_redis()
+    organization_id = uuid.UUID(str(organization_id))
     gen_key, key = _keys(organization_id)
-    gen, raw = redis.mget(gen_key, key)
     now = utcnow()
+    try:
+        gen, raw = get_redis().mget(gen_key, key)
+    except RedisError:
+        # without Redis the answer is still right, only slower: never hide the badge for a cache
+        current_app.logger.warning("availability cache unreachable", exc_info=True)
+        return _answer(compute(organization_id, now))
     gen = int(gen or 0)
     if raw:
         cached = json.loads(raw)
@@ -150,9 +156,13 @@ def widget_availability(organization_id) -> dict:
     return _compute_and_store(organization_id, now, gen)
 
 
+def _answer(result: OrgAvailability) -> dict:
+    return {"available": result.available, "nextAvailableAt": iso(result.next_at)}
+
+
 def _compute_and_store(organization_id, now: datetime, gen: int) -> dict:
     result = compute(organization_id, now)
-    answer = {"available": result.available, "nextAvailableAt": iso(result.next_at)}
+    answer = _answer(result)
     cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
     valid_until = min(result.valid_until or cap, cap)
     ttl_ms = int((valid_until - now).total_seconds() * 1000)
@@ -245,6 +255,8 @@ def replace_busy_blocks(user_id, source: str, window_start: datetime, window_end
     within [window_start, window_end), replacing what that source had there. Idempotent.
     Returns the number of blocks stored."""
     user = db.session.get(User, uuid.UUID(str(user_id)))
+    if user is None:
+        return 0  # the rep was removed since the sync was scheduled
     synced_at = synced_at or utcnow()
     db.session.execute(sa.delete(BusyBlock).where(
         BusyBlock.user_id == user.id, BusyBlock.source == source,

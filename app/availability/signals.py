@@ -6,6 +6,8 @@ session and call service.invalidate themselves.
 """
 
 import sqlalchemy as sa
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -34,7 +36,11 @@ def _invalidate(session):
     from app.availability.service import invalidate
 
     for org_id in session.info.pop(PENDING, ()):
-        invalidate(org_id)
+        try:
+            invalidate(org_id)
+        except RedisError:
+            # the commit stands; a stale cached answer expires by itself (AVAILABILITY_CACHE_SECONDS)
+            current_app.logger.warning("could not invalidate availability of %s", org_id, exc_info=True)
 
 
 def _forget(session):
