@@ -56,6 +56,13 @@ def test_anyone_available_applies_the_full_rule(app, rep, clock):
     assert service.anyone_available(org) is False
 
 
+def test_available_rep_ids_lists_who_should_ring(app, admin, rep, clock):
+    service.set_available(rep, True)
+    service.set_available(admin, True)
+    custom_hours(admin, "America/New_York", nine_to_five())  # 07:00 there
+    assert service.available_rep_ids(rep.organization_id) == [rep.id]
+
+
 def test_reps_without_their_own_hours_follow_the_team_default(app, admin, rep, clock):
     service.set_available(rep, True)
     service.save_default(admin.organization_id, "America/New_York", nine_to_five())

@@ -126,6 +126,11 @@ def status_for(user: User, now: datetime | None = None) -> tuple[RepFacts, RepSt
     return statuses(user.organization_id, now, users=[user])[0]
 
 
+def available_rep_ids(organization_id, now: datetime | None = None) -> list[uuid.UUID]:
+    """The reps who can take a call now (the full rule, uncached): whose dashboards should ring."""
+    return [f.user_id for f, s in statuses(organization_id, now) if s.available]
+
+
 def compute(organization_id, now: datetime | None = None) -> OrgAvailability:
     return org_availability([s for _, s in statuses(organization_id, now)])
 
