@@ -241,6 +241,12 @@ def test_toggle_without_htmx_get_goes_home(auth, rep):
     assert response.status_code == 303
 
 
+@pytest.mark.parametrize("url", ["/availability/toggle", "/availability/home"])
+def test_polls_stop_when_the_session_ends(client, url):
+    assert client.get(url, headers=HTMX).status_code == 286
+    assert client.get(url).status_code == 302  # a person is sent to the login page
+
+
 # --- HTTP: the schedule editor --------------------------------------------------------------
 
 def week_form(timezone="Europe/Berlin", op="save", mode="custom", **days):

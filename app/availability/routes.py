@@ -1,4 +1,5 @@
 import uuid
+from functools import wraps
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -194,8 +195,21 @@ def toggle():
     return response
 
 
+def polled(view):
+    """A fragment that polls: once the session ends, stop polling (286) instead of swapping the
+    login page into the header."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated and is_htmx():
+            return "", 286
+        return login_required(view)(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.get("/availability/toggle")
-@login_required
+@polled
 def toggle_show():
     """The header switch alone: it polls this so the words follow the clock (hours ending...)."""
     return _fragment_or_back("_topbar_status.html", "dashboard.index")
@@ -232,7 +246,7 @@ def pause():
 
 
 @bp.get("/availability/home")
-@login_required
+@polled
 def home():
     """The dashboard home's panel: your status, and for admins the whole team's."""
     return _fragment_or_back("availability/_home.html", "dashboard.index")
