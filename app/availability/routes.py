@@ -10,6 +10,7 @@ from app.availability.forms import (
     OverrideForm,
     WeekDraft,
     apply_op,
+    fmt,
     interval_error,
     parse_time,
     validate,
@@ -46,12 +47,12 @@ def _draft_for(rep: User) -> WeekDraft:
 
 
 def _editor(rep: User, draft: WeekDraft | None = None, override_form=None, status=200,
-            saved: str = ""):
+            saved: str = "", override_saved: str = ""):
     now = service.utcnow()
     facts, rep_status = service.status_for(rep, now)
     return render(
         *EDITOR, status=status, rep=rep, draft=draft or _draft_for(rep), days=DAYS,
-        timezones=sorted(service.TIMEZONES), saved=saved,
+        timezones=sorted(service.TIMEZONES), saved=saved, override_saved=override_saved,
         default=service.default_schedule(rep.organization_id),
         overrides=service.upcoming_overrides(rep, service.local_time(now, facts.timezone).date()),
         override_form=override_form or OverrideForm(formdata=None),
@@ -61,8 +62,6 @@ def _editor(rep: User, draft: WeekDraft | None = None, override_form=None, statu
 
 
 def _fmt_intervals(intervals) -> str:
-    from app.availability.forms import fmt
-
     return ", ".join(f"{fmt(s)}–{fmt(e)}" for s, e in intervals) or "Day off"
 
 
@@ -115,7 +114,7 @@ def override_create(user_id: uuid.UUID):
     if intervals is None:
         return _editor(rep, override_form=form, status=422)
     service.save_override(rep, form.day.data, intervals)
-    return _editor(rep, override_form=OverrideForm(formdata=None), saved="Date override saved.")
+    return _editor(rep, override_saved="Date override saved.")
 
 
 def _override_intervals(rep: User, form: OverrideForm) -> list | None:
@@ -144,7 +143,7 @@ def override_delete(user_id: uuid.UUID, override_id: uuid.UUID):
     if override.user_id != rep.id:
         abort(404)
     service.delete_override(override)
-    return _editor(rep, saved="Date override removed.")
+    return _editor(rep, override_saved="Date override removed.")
 
 
 @bp.get("/settings/availability/default")

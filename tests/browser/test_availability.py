@@ -111,3 +111,18 @@ def test_editing_weekly_hours(tokyo_page, live_server, rep):
     schedule = db.session.scalar(sa.select(RepSchedule))
     assert schedule.timezone == "Asia/Tokyo" and not schedule.follows_default
     assert schedule.weekly[:5] == [[[540, 1020], [1050, 1140]]] * 5 and schedule.weekly[5:] == [[], []]
+
+    # a date override swaps only its own card: an unsaved weekly edit stays where it was typed
+    page.locator("#day-0").get_by_label("Monday interval 1 from").fill("08:00")
+    overrides = page.locator("#overrides")
+    day = (datetime.now(UTC) + timedelta(days=10)).date()
+    overrides.get_by_label("Date").fill(day.isoformat())
+    overrides.get_by_label("Special hours").check()
+    overrides.get_by_label("From").fill("10:00")
+    overrides.get_by_label("To").fill("09:00")
+    overrides.get_by_role("button", name="Add override").click()
+    expect(page.locator("#overrides")).to_contain_text("Date override saved.")
+    expect(page.locator("#overrides tbody")).to_contain_text("10:00–09:00")  # overnight, into the next day
+    expect(page.locator("#day-0").get_by_label("Monday interval 1 from")).to_have_value("08:00")
+    page.locator("#overrides").get_by_role("button", name=f"Remove override of {day.isoformat()}").click()
+    expect(page.locator("#overrides")).to_contain_text("No date overrides.")
