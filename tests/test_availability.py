@@ -412,7 +412,9 @@ def test_pause_and_resume_all_sites(app, auth, admin):
     response = auth.post("/settings/availability/pause", {"paused": "1"}, headers=HTMX)
     assert "Resume incoming calls on all sites" in response.get_data(as_text=True)
     assert all(settings_for(db.session.merge(s)).paused for s in sites)
-    auth.post("/settings/availability/pause", {"paused": "0"}, headers=HTMX)
+    response = auth.post("/settings/availability/pause", {"paused": "0"})  # without JavaScript
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/settings/availability/status")
     db.session.expire_all()
     assert not any(settings_for(db.session.merge(s)).paused for s in sites)
 

@@ -143,6 +143,8 @@ def override_delete(user_id: uuid.UUID, override_id: uuid.UUID):
     if override.user_id != rep.id:
         abort(404)
     service.delete_override(override)
+    if not is_htmx():
+        return redirect(url_for("availability.index", user_id=rep.id), 303)
     return _editor(rep, override_saved="Date override removed.")
 
 
@@ -241,7 +243,7 @@ def status():
 def pause():
     """Pause or resume incoming calls on every site of the organization."""
     service.pause_all(org_list(Site, Site.domain), request.form.get("paused") == "1")
-    return status()
+    return status() if is_htmx() else redirect(url_for("availability.status"), 303)
 
 
 @bp.get("/availability/home")
