@@ -42,9 +42,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, sites, team
+    from app import auth, availability, dashboard, sites, team
 
-    for package in (auth, dashboard, team, sites):
+    for package in (auth, dashboard, team, sites, availability):
         app.register_blueprint(package.bp)
 
 

@@ -45,6 +45,8 @@ def from_env() -> dict:
         "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", ""),
         "GEOIP_DB_PATH": os.environ.get("GEOIP_DB_PATH", ""),
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
+        # longest a cached "who is available" answer is kept (it also ends when an interval does)
+        "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "30")),
     }
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from app.extensions import db
-from app.models import Invite
+from app.models import DateOverride, Invite
 from app.models.base import utcnow
 from app.sites.service import create_site
 from tests.conftest import Auth
@@ -15,9 +15,11 @@ def victim(admin, rep):
     site = create_site(admin.organization_id, "secret-site.example.com")
     invite = Invite(organization_id=admin.organization_id, email="pending@acme.example.com", role="rep",
                     token_hash="x" * 64, expires_at=utcnow().replace(year=2100))
-    db.session.add(invite)
+    override = DateOverride(organization_id=admin.organization_id, user_id=rep.id,
+                            day=utcnow().date(), intervals=[])
+    db.session.add_all([invite, override])
     db.session.commit()
-    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id,
+    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "override_id": override.id,
             "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
 
 

@@ -1,16 +1,305 @@
-"""Who can take a call now. The widget asks `anyone_available`; the rules live here."""
+"""Who can take a call now: loading the rule's facts, the cached answer for the widget, and changes.
+
+The rule itself is pure (rules.py). Here: the facts come from the database in a few queries per
+organization; `widget_availability` answers from Redis, invalidated on every change and never
+kept past the moment the answer could change by itself (an interval ending, a busy block
+starting).
+"""
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
+from flask import current_app
+from redis.exceptions import RedisError
 
+from app.availability.rules import (
+    HORIZON,
+    OrgAvailability,
+    RepFacts,
+    RepStatus,
+    org_availability,
+    rep_status,
+)
+from app.events import iso
 from app.extensions import db
-from app.models import User
+from app.models import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule, User
+from app.models.availability import empty_week
+from app.models.widget import settings_for
+from app.redis_store import get_redis
+
+ALL_DAY = [[0, 0]]
+TIMEZONES = frozenset(available_timezones())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+def default_schedule(organization_id) -> DefaultSchedule:
+    """The org's default hours; an unsaved empty one ("no hours set") until an admin saves it."""
+    found = db.session.scalar(
+        sa.select(DefaultSchedule).where(DefaultSchedule.organization_id == organization_id)
+    )
+    return found or DefaultSchedule(organization_id=organization_id, timezone="UTC", weekly=empty_week())
+
+
+def rep_schedule(user: User) -> RepSchedule | None:
+    return db.session.scalar(sa.select(RepSchedule).where(RepSchedule.user_id == user.id))
+
+
+def has_hours(weekly) -> bool:
+    return any(weekly)
+
+
+def effective_hours(schedule: RepSchedule | None, default: DefaultSchedule) -> tuple[str, list]:
+    """(timezone, weekly) the rule applies to a rep. With no hours set anywhere, the whole week
+    counts, so the Available toggle alone decides (the seed's "set yourself Available")."""
+    timezone = schedule.timezone if schedule else default.timezone
+    weekly = default.weekly if schedule is None or schedule.follows_default else schedule.weekly
+    if schedule is None or schedule.follows_default:
+        weekly = weekly if has_hours(weekly) else [ALL_DAY] * 7
+    return timezone, weekly
+
+
+def _by_user(rows) -> dict:
+    grouped: dict = {}
+    for row in rows:
+        grouped.setdefault(row.user_id, []).append(row)
+    return grouped
+
+
+def load_facts(organization_id, now: datetime, users: list[User] | None = None) -> list[RepFacts]:
+    """The rule's facts for every member (or the given ones) in four queries."""
+    if users is None:
+        users = db.session.scalars(
+            sa.select(User).where(User.organization_id == organization_id).order_by(User.name)
+        ).all()
+    ids = [u.id for u in users]
+    default = default_schedule(organization_id)
+    schedules = {s.user_id: s for s in db.session.scalars(
+        sa.select(RepSchedule).where(RepSchedule.user_id.in_(ids)))}
+    # plain rows, not ORM objects: an org's calendars can hold hundreds of busy blocks
+    overrides = _by_user(db.session.execute(sa.select(
+        DateOverride.user_id, DateOverride.day, DateOverride.intervals).where(
+        DateOverride.user_id.in_(ids), DateOverride.day >= (now - timedelta(days=2)).date(),
+        DateOverride.day <= (now + HORIZON + timedelta(days=2)).date())))
+    busy = _by_user(db.session.execute(sa.select(
+        BusyBlock.user_id, BusyBlock.starts_at, BusyBlock.ends_at).where(
+        BusyBlock.user_id.in_(ids), BusyBlock.ends_at > now, BusyBlock.starts_at < now + HORIZON)))
+    return [_facts(u, schedules.get(u.id), default, overrides.get(u.id, []), busy.get(u.id, []))
+            for u in users]
+
+
+def _facts(user, schedule, default, overrides, busy) -> RepFacts:
+    timezone, weekly = effective_hours(schedule, default)
+    return RepFacts(
+        user_id=user.id, name=user.name, timezone=timezone, weekly=weekly,
+        overrides={o.day: o.intervals for o in overrides},
+        busy=tuple((b.starts_at, b.ends_at) for b in busy),
+        toggled=user.available, active=user.is_active_member,
+    )
+
+
+def _online_user_ids(user_ids) -> set | None:
+    """Presence: the ids of reps with a live dashboard open, or None while it is not tracked.
+
+    The calls feature plugs in here: return {uid for uid in user_ids if is_online(uid)} and call
+    `invalidate(organization_id)` when a rep's presence changes."""
+    return None
+
+
+def statuses(organization_id, now: datetime | None = None, users=None) -> list[tuple[RepFacts, RepStatus]]:
+    """Every member's facts and status at `now`."""
+    now = now or utcnow()
+    facts = load_facts(uuid.UUID(str(organization_id)), now, users)
+    online = _online_user_ids([f.user_id for f in facts])
+    return [(f, rep_status(f, now, None if online is None else f.user_id in online)) for f in facts]
+
+
+def status_for(user: User, now: datetime | None = None) -> tuple[RepFacts, RepStatus]:
+    """One rep's facts and status (the header toggle, the home page)."""
+    return statuses(user.organization_id, now, users=[user])[0]
+
+
+def available_rep_ids(organization_id, now: datetime | None = None) -> list[uuid.UUID]:
+    """The reps who can take a call now (the full rule, uncached): whose dashboards should ring."""
+    return [f.user_id for f, s in statuses(organization_id, now) if s.available]
+
+
+def compute(organization_id, now: datetime | None = None) -> OrgAvailability:
+    return org_availability([s for _, s in statuses(organization_id, now)])
+
+
+# --- the cached answer -------------------------------------------------------------------
+
+def _keys(organization_id) -> tuple[str, str]:
+    return f"availability:{organization_id}:gen", f"availability:{organization_id}"
+
+
+def widget_availability(organization_id) -> dict:
+    """{"available": bool, "nextAvailableAt": ISO-8601 UTC or None}, for /widget/config."""
+    organization_id = uuid.UUID(str(organization_id))
+    gen_key, key = _keys(organization_id)
+    now = utcnow()
+    try:
+        gen, raw = get_redis().mget(gen_key, key)
+    except RedisError:
+        # without Redis the answer is still right, only slower: never hide the badge for a cache
+        current_app.logger.warning("availability cache unreachable", exc_info=True)
+        return _answer(compute(organization_id, now))
+    gen = int(gen or 0)
+    if raw:
+        cached = json.loads(raw)
+        # a value computed before a change (other generation) or past its end is never served
+        if cached["gen"] == gen and cached["validUntil"] > now.timestamp() * 1000:
+            return {"available": cached["available"], "nextAvailableAt": cached["nextAvailableAt"]}
+    return _compute_and_store(organization_id, now, gen)
+
+
+def _answer(result: OrgAvailability) -> dict:
+    return {"available": result.available, "nextAvailableAt": iso(result.next_at)}
+
+
+def _compute_and_store(organization_id, now: datetime, gen: int) -> dict:
+    result = compute(organization_id, now)
+    answer = _answer(result)
+    cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
+    valid_until = min(result.valid_until or cap, cap)
+    ttl_ms = int((valid_until - now).total_seconds() * 1000)
+    if ttl_ms > 0:
+        value = {**answer, "gen": gen, "validUntil": valid_until.timestamp() * 1000}
+        get_redis().set(_keys(organization_id)[1], json.dumps(value), px=ttl_ms)
+    return answer
 
 
 def anyone_available(organization_id) -> bool:
-    """True when an active member of the organization has toggled Available."""
-    return bool(db.session.scalar(
-        sa.select(User.id).where(
-            User.organization_id == organization_id, User.available.is_(True),
-            User.is_active_member.is_(True),
-        ).limit(1)
-    ))
+    """True when at least one rep of the organization can take a call now (the full rule, cached)."""
+    return widget_availability(organization_id)["available"]
+
+
+def invalidate(organization_id) -> None:
+    """Forget the cached answer; a value being computed right now is refused by its generation."""
+    gen_key, key = _keys(organization_id)
+    pipe = get_redis().pipeline()
+    pipe.incr(gen_key)
+    pipe.delete(key)
+    pipe.execute()
+
+
+# --- changes -----------------------------------------------------------------------------
+
+def set_available(user: User, available: bool) -> None:
+    """The rep's own toggle. The commit invalidates the cache (see signals.py)."""
+    user.available = available
+    db.session.commit()
+
+
+def _own_schedule(user: User) -> RepSchedule:
+    schedule = rep_schedule(user)
+    if schedule is None:
+        default = default_schedule(user.organization_id)
+        schedule = RepSchedule(organization_id=user.organization_id, user_id=user.id,
+                               timezone=default.timezone, weekly=default.weekly)
+        db.session.add(schedule)
+    return schedule
+
+
+def save_schedule(user: User, timezone: str, weekly: list, follows_default: bool) -> RepSchedule:
+    """Store a rep's timezone and hours; following the default keeps their own hours for later."""
+    schedule = _own_schedule(user)
+    schedule.timezone = timezone
+    schedule.follows_default = follows_default
+    if not follows_default:
+        schedule.weekly = weekly
+    db.session.commit()
+    return schedule
+
+
+def save_default(organization_id, timezone: str, weekly: list) -> DefaultSchedule:
+    default = default_schedule(organization_id)
+    default.timezone, default.weekly = timezone, weekly
+    db.session.add(default)
+    db.session.commit()
+    return default
+
+
+def upcoming_overrides(user: User, today: date) -> list[DateOverride]:
+    return db.session.scalars(sa.select(DateOverride).where(
+        DateOverride.user_id == user.id, DateOverride.day >= today).order_by(DateOverride.day)).all()
+
+
+def override_on(user: User, day: date) -> DateOverride | None:
+    return db.session.scalar(sa.select(DateOverride).where(
+        DateOverride.user_id == user.id, DateOverride.day == day))
+
+
+def save_override(user: User, day: date, intervals: list) -> DateOverride:
+    """Set the hours of one date; [] is a day off. Hours are added to hours already set that day."""
+    override = override_on(user, day)
+    if override is None:
+        override = DateOverride(organization_id=user.organization_id, user_id=user.id, day=day)
+        db.session.add(override)
+    override.intervals = intervals
+    db.session.commit()
+    return override
+
+
+def delete_override(override: DateOverride) -> None:
+    db.session.delete(override)
+    db.session.commit()
+
+
+def replace_busy_blocks(user_id, source: str, window_start: datetime, window_end: datetime,
+                        blocks, synced_at: datetime | None = None) -> int:
+    """Calendar sync: make `blocks` ((start, end) UTC pairs) the rep's busy time from `source`
+    within [window_start, window_end), replacing what that source had there. Idempotent.
+    Returns the number of blocks stored."""
+    user = db.session.get(User, uuid.UUID(str(user_id)))
+    if user is None:
+        return 0  # the rep was removed since the sync was scheduled
+    synced_at = synced_at or utcnow()
+    db.session.execute(sa.delete(BusyBlock).where(
+        BusyBlock.user_id == user.id, BusyBlock.source == source,
+        BusyBlock.starts_at < window_end, BusyBlock.ends_at > window_start))
+    kept = [(s, e) for s, e in blocks if s < e and s < window_end and e > window_start]
+    db.session.add_all(BusyBlock(organization_id=user.organization_id, user_id=user.id, source=source,
+                                 starts_at=s, ends_at=e, synced_at=synced_at) for s, e in kept)
+    _record_sync(user, source, window_start, window_end, synced_at)
+    db.session.commit()
+    invalidate(user.organization_id)  # the bulk delete above is not seen by the commit hook
+    return len(kept)
+
+
+def _record_sync(user: User, source: str, start: datetime, end: datetime, synced_at: datetime) -> None:
+    sync = db.session.scalar(sa.select(BusySync).where(
+        BusySync.user_id == user.id, BusySync.source == source))
+    if sync is None:
+        sync = BusySync(organization_id=user.organization_id, user_id=user.id, source=source)
+        db.session.add(sync)
+    sync.synced_at, sync.window_start, sync.window_end = synced_at, start, end
+
+
+def last_syncs(user_ids) -> dict:
+    """user id -> [BusySync] (the status page shows when each calendar was last read)."""
+    return _by_user(db.session.scalars(sa.select(BusySync).where(BusySync.user_id.in_(user_ids))))
+
+
+def pause_all(sites, paused: bool) -> None:
+    """Pause (or resume) incoming calls on every given site of the organization."""
+    for site in sites:
+        settings_for(site).paused = paused
+    db.session.commit()
+
+
+def valid_timezone(name: str) -> bool:
+    return name in TIMEZONES
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+

@@ -1,0 +1,128 @@
+"""The Available switch, the schedule editor and "Who can take a call now?" in a real Chromium
+against gunicorn. (The badge half — the customer page showing and hiding the badge — needs the
+widget and is tested where the widget lives.)"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from app.availability import service
+from app.availability.describe import when
+from app.extensions import db
+from app.models import RepSchedule, User
+from tests.conftest import PASSWORD
+
+
+def log_in(page, email):
+    page.goto("/login")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+
+
+@pytest.fixture
+def tokyo_page(browser, live_server):
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Tokyo")
+    yield context.new_page()
+    context.close()
+
+
+def test_toggle_on_every_page_and_the_reason_on_the_status_page(tokyo_page, browser, live_server, admin, rep):
+    page = tokyo_page
+    log_in(page, rep.email)
+    switch = page.get_by_role("switch")
+    expect(switch).to_have_text("Not available")
+    expect(page.locator("#availability-home")).to_contain_text("Available is switched off")
+
+    switch.click()
+    expect(switch).to_have_text("Available")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    # the home panel heard the change and refreshed itself
+    expect(page.locator("#availability-home")).to_contain_text("Can take a call now")
+    assert db.session.scalar(sa.select(User.available).where(User.id == rep.id)) is True
+
+    for url in ("/settings/availability", "/account", "/dashboard"):
+        page.goto(url)
+        expect(page.get_by_role("switch")).to_have_text("Available")
+
+    # a Busy calendar event now: the switch says so, with the local end time
+    now = datetime.now(UTC)
+    end = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    service.replace_busy_blocks(rep.id, "google:primary", now - timedelta(hours=1), now + timedelta(days=1),
+                                [(now - timedelta(minutes=5), end)])
+    until = when(end, "UTC", now)  # "15:00", or "tomorrow 00:30" late in the day
+    page.reload()
+    expect(page.get_by_role("switch")).to_have_text(f"Available — busy in calendar until {until}")
+
+    admin_context = browser.new_context(base_url=live_server)
+    admin_page = admin_context.new_page()
+    log_in(admin_page, admin.email)
+    admin_page.goto("/settings/availability/status")
+    row = admin_page.locator("tr.rep-row", has_text="Rex Rep")
+    expect(row).to_contain_text("Not available")
+    expect(row).to_contain_text(f"A Busy calendar event until {until} (UTC).")
+    expect(admin_page.locator(".verdict")).to_contain_text("Nobody can take a call now.")
+
+    # the busy time is synced away: the status page follows after the rep's change
+    window = (now - timedelta(hours=1), now + timedelta(days=1))
+    service.replace_busy_blocks(rep.id, "google:primary", *window, [])
+    admin_page.reload()
+    expect(admin_page.locator("tr.rep-row", has_text="Rex Rep")).to_contain_text("Can take a call now")
+
+    page.get_by_role("switch").click()
+    expect(page.get_by_role("switch")).to_have_text("Not available")
+    admin_page.reload()
+    expect(admin_page.locator("tr.rep-row", has_text="Rex Rep")).to_contain_text(
+        "Available is switched off in their dashboard.")
+    admin_context.close()
+
+
+def test_editing_weekly_hours(tokyo_page, live_server, rep):
+    page = tokyo_page
+    log_in(page, rep.email)
+    page.goto("/settings/availability")
+    # no timezone saved yet: the browser's is proposed
+    expect(page.get_by_label("Timezone")).to_have_value("Asia/Tokyo")
+    page.get_by_label("Set my own hours").check()
+    monday = page.locator("#day-0")
+    expect(monday).to_contain_text("Unavailable")
+    monday.get_by_role("button", name="Add interval on Monday").click()
+    expect(monday.get_by_label("Monday interval 1 from")).to_have_value("09:00")
+    monday.get_by_role("button", name="Add interval on Monday").click()
+    second_start = monday.get_by_label("Monday interval 2 from")
+    expect(second_start).to_have_value("17:00")
+    second_start.fill("16:00")
+    monday.get_by_label("Monday interval 2 to").fill("19:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(monday.locator(".error")).to_have_text("Overlaps 09:00–17:00.")
+    assert db.session.scalar(sa.select(RepSchedule)) is None
+
+    monday.get_by_label("Monday interval 2 from").fill("17:30")
+    monday.get_by_text("Copy to…").click()
+    for day in ("Tuesday", "Wednesday", "Thursday", "Friday"):
+        monday.get_by_label(day).check()
+    monday.get_by_role("button", name="Copy Monday").click()
+    expect(page.locator("#day-3").get_by_label("Thursday interval 2 from")).to_have_value("17:30")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.get_by_role("status").filter(has_text="Hours saved.")).to_be_visible()
+    schedule = db.session.scalar(sa.select(RepSchedule))
+    assert schedule.timezone == "Asia/Tokyo" and not schedule.follows_default
+    assert schedule.weekly[:5] == [[[540, 1020], [1050, 1140]]] * 5 and schedule.weekly[5:] == [[], []]
+
+    # a date override swaps only its own card: an unsaved weekly edit stays where it was typed
+    page.locator("#day-0").get_by_label("Monday interval 1 from").fill("08:00")
+    overrides = page.locator("#overrides")
+    day = (datetime.now(UTC) + timedelta(days=10)).date()
+    overrides.get_by_label("Date").fill(day.isoformat())
+    overrides.get_by_label("Special hours").check()
+    overrides.get_by_label("From").fill("10:00")
+    overrides.get_by_label("To").fill("09:00")
+    overrides.get_by_role("button", name="Add override").click()
+    expect(page.locator("#overrides")).to_contain_text("Date override saved.")
+    expect(page.locator("#overrides tbody")).to_contain_text("10:00–09:00")  # overnight, into the next day
+    expect(page.locator("#day-0").get_by_label("Monday interval 1 from")).to_have_value("08:00")
+    page.locator("#overrides").get_by_role("button", name=f"Remove override of {day.isoformat()}").click()
+    expect(page.locator("#overrides")).to_contain_text("No date overrides.")
