@@ -2,7 +2,9 @@
 
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.events import Event
+from app.models.recordings import Recording, RecordingChunk, RecordingTrack
 from app.models.sites import Site
 from app.models.widget import WidgetSettings
 
-__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings"]
+__all__ = ["ROLES", "Event", "Invite", "Organization", "Recording", "RecordingChunk",
+           "RecordingTrack", "Site", "User", "WidgetSettings"]
