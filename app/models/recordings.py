@@ -91,3 +91,5 @@ class RecordingChunk(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     storage_key: Mapped[str] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = created_at()
+
+    track: Mapped[RecordingTrack] = relationship()

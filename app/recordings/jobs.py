@@ -83,7 +83,9 @@ def _join_track(track, workdir: Path, storage) -> Path:
     try:
         track.duration_seconds = media.remux(str(raw), str(final), track.kind)
     except Exception as error:
-        raise ValueError(f"The {track.kind} track could not be read: {error}") from error
+        # FFmpeg's own words, without our temporary file's path
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ValueError(f"The {track.kind} track could not be read: {reason}.") from error
     return final
 
 

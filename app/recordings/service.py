@@ -114,7 +114,7 @@ def _new_track(recording: Recording, kind: str, seq: int, data: bytes, declared_
     if sniffed not in TRACK_TYPES[kind]:
         allowed = " or ".join(TRACK_TYPES[kind])
         raise UploadError(415, "unsupported_media_type", f"The {kind} track must be {allowed}.")
-    track = RecordingTrack(recording=recording, kind=kind, content_type=sniffed)
+    track = RecordingTrack(recording=recording, kind=kind, content_type=sniffed, chunk_count=0, uploaded_bytes=0)
     db.session.add(track)
     return track
 
