@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def _load(recording_id) -> Recording | None:
-    return db.session.get(Recording, _as_uuid(recording_id))
+    # the worker's session outlives one job: read the row as it is now, not as last seen
+    return db.session.get(Recording, _as_uuid(recording_id), populate_existing=True)
 
 
 def _as_uuid(value):
