@@ -1,6 +1,6 @@
 """The call page's recording: the player, the transcript beside it, progress and Retry."""
 
-from flask import url_for
+from flask import abort, url_for
 from flask_login import login_required
 
 from app.htmx import is_htmx, redirect_to, render
@@ -38,9 +38,11 @@ def player_context(call_id) -> dict:
 @bp.get("/calls/<uuid:call_id>/recording")
 @login_required
 def show(call_id):
-    """The call's recording and transcript."""
-    return render("recordings/show.html", "recordings/_player.html", call_id=call_id,
-                  **player_context(call_id))
+    """The call's recording and transcript; a 404 when this organization has none for the call."""
+    context = player_context(call_id)
+    if context["recording"] is None:
+        abort(404)
+    return render("recordings/show.html", "recordings/_player.html", call_id=call_id, **context)
 
 
 @bp.get("/recordings/<uuid:recording_id>/card")

@@ -114,7 +114,8 @@ def _new_track(recording: Recording, kind: str, seq: int, data: bytes, declared_
     if sniffed not in TRACK_TYPES[kind]:
         allowed = " or ".join(TRACK_TYPES[kind])
         raise UploadError(415, "unsupported_media_type", f"The {kind} track must be {allowed}.")
-    track = RecordingTrack(recording=recording, kind=kind, content_type=sniffed, chunk_count=0, uploaded_bytes=0)
+    track = RecordingTrack(recording=recording, kind=kind, content_type=sniffed,
+                           chunk_count=0, uploaded_bytes=0)
     db.session.add(track)
     return track
 
@@ -153,6 +154,17 @@ def complete(recording: Recording | None) -> Recording:
         recording.completed_at = utcnow()
         db.session.commit()
         enqueue_assembly(recording.id)
+    return recording
+
+
+def finish_call_recording(call_id, organization_id) -> Recording | None:
+    """The call ended on the server (a hang-up, or the rep's browser died): assemble what arrived.
+
+    The calls feature calls this after committing call.ended; it commits and enqueues the job.
+    """
+    recording = recording_for_call(call_id, organization_id)
+    if recording is not None and recording.status == "recording":
+        complete(recording)
     return recording
 
 

@@ -71,7 +71,8 @@ def test_a_recorded_call_produces_recording_ready_with_working_urls(app, admin, 
     recording = new_recording(admin.organization_id, "notice")
     token = upload_token(recording.call_id, admin.organization_id)
 
-    result = rep_page.evaluate(RECORD_A_CALL, {"callId": str(recording.call_id), "token": token, "seconds": 4})
+    call = {"callId": str(recording.call_id), "token": token, "seconds": 4}
+    result = rep_page.evaluate(RECORD_A_CALL, call)
     assert result["state"] == "stopped", result
     assert result["states"] == ["starting", "recording", "stopping", "stopped"]
     assert result["exported"] == "stopped"
