@@ -498,3 +498,16 @@ def test_the_partial_says_when_a_call_was_not_recorded(app, admin):
         html = render_template("recordings/_player.html", **context)
     assert context == {"recording": None, "media_urls": {}}
     assert "This call was not recorded." in html
+
+
+def test_start_tells_the_recorder_to_record_and_notes_the_time(app, client, admin):
+    recording = new_recording(admin.organization_id, "consent", consent=True)
+    url = f"/recordings/calls/{recording.call_id}/start"
+    response = client.post(url, headers=auth_headers(recording))
+    assert response.status_code == 200
+    assert response.get_json() == {"recording": {"id": str(recording.id), "status": "recording",
+                                                 "policy": "consent", "tracks": {}}}
+    assert recording.started_at is not None
+    complete(client, recording)
+    again = client.post(url, headers=auth_headers(recording))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "recording_closed"

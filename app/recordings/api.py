@@ -2,6 +2,7 @@
 
 from flask import Response, abort, current_app, jsonify, request
 
+from app.extensions import db
 from app.models.recordings import Recording
 from app.recordings import public_bp as bp
 from app.recordings.service import (
@@ -46,6 +47,8 @@ def _state(recording: Recording) -> dict:
 def start(call_id):
     """Tell the recorder whether to record, and note when it began."""
     recording = _authorised_recording(call_id)
+    if recording.status != "recording":
+        raise UploadError(409, "recording_closed", "This recording is complete: no more uploads.")
     mark_started(recording)
     return jsonify(_state(recording))
 
@@ -82,8 +85,6 @@ def media(recording_id, kind):
     if not media_signature_valid(recording_id, kind, request.args.get("expires"),
                                  request.args.get("signature")):
         abort(403)
-    from app.extensions import db
-
     recording = db.session.get(Recording, recording_id)
     key = _media_key(recording, kind)
     size = get_storage().size(key) if key else None

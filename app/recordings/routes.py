@@ -3,6 +3,7 @@
 from flask import abort, url_for
 from flask_login import login_required
 
+from app.extensions import db
 from app.htmx import is_htmx, redirect_to, render
 from app.models.recordings import Recording
 from app.recordings import bp
@@ -29,8 +30,6 @@ def player_context(call_id) -> dict:
 
     The call detail page includes the partial with this context.
     """
-    from app.extensions import db
-
     recording = db.session.scalar(org_select(Recording).where(Recording.call_id == call_id))
     return _context(recording) if recording else {"recording": None, "media_urls": {}}
 

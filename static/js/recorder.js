@@ -114,8 +114,9 @@
 
   Recorder.prototype.begin = async function () {
     var response = await this.request("/start");
-    if (response.status === 401 || response.status === 403) {
-      this.setState("not_allowed"); // policy off, or the visitor did not consent: record nothing
+    if (response.status === 401 || response.status === 403 || response.status === 409) {
+      // policy off, the visitor did not consent, or this call's recording is already complete
+      this.setState("not_allowed");
       return this;
     }
     if (!response.ok) throw new Error("could not start the recording (HTTP " + response.status + ")");
