@@ -362,6 +362,10 @@ def test_transcript_names_each_speaker_and_has_most_words(app, client, admin):
     assert event.data["recording"]["available"] is True
     assert event.data["recording"]["videoUrl"] is None  # URLs only on call.recording_ready
     assert event_data(recording)["transcript"] == transcript
+    from app.recordings.events import conversation_history as history
+
+    first = history(recording).splitlines()[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d Vera Visitor: .+", first), first
 
 
 def test_a_failed_transcription_shows_why_and_retries(make_app, tmp_path, admin, short_voice):

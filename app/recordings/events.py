@@ -46,6 +46,15 @@ def event_data(recording: Recording, with_urls: bool = False) -> dict:
     }
 
 
+def conversation_history(recording: Recording | None) -> str:
+    """The lead push's `conversationHistory` for a call: "" until its transcript is ready."""
+    from app.recordings.transcribe import conversation_history as lines
+
+    if recording is None:
+        return ""
+    return lines(transcript_payload(recording), recording.started_at or recording.created_at)
+
+
 def record_recording_ready(recording: Recording):
     """call.recording_ready, in the caller's transaction (the one that marks the recording ready)."""
     return record_event(recording.organization_id, "call.recording_ready", event_data(recording, True))

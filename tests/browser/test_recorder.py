@@ -118,3 +118,41 @@ def test_without_consent_the_recorder_records_nothing(app, admin, rep_page, tmp_
     assert result["state"] == "not_allowed", json.dumps(result)
     assert db.session.scalar(sa.select(sa.func.count(Recording.id))) == 0
     assert not (tmp_path / "rec").exists() or not any((tmp_path / "rec").rglob("*.*"))
+
+
+def test_the_call_page_updates_itself_and_a_transcript_line_seeks_the_player(app, admin, browser, server):
+    from playwright.sync_api import expect
+
+    from tests import speech
+    from tests.conftest import PASSWORD
+    from tests.recording_helpers import complete, upload
+
+    if not speech.have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    recording = new_recording(admin.organization_id, visitor_name="Vera Visitor", rep_name="Ada Admin")
+    tracks, timeline = speech.conversation_tracks(speech.CONVERSATION[:3])
+    client = app.test_client()
+    for kind, pcm in tracks.items():
+        upload(client, recording, kind, speech.encode_webm(pcm))
+    complete(client, recording)  # the job is queued, not run yet
+
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"/calls/{recording.call_id}/recording")
+    expect(page.get_by_text("Preparing the recording")).to_be_visible()
+
+    run_jobs()  # the card polls and swaps in the player and the transcript, no reload
+    lines = page.locator(".transcript-line")
+    expect(lines).to_have_count(3, timeout=20000)
+    expect(lines.nth(1)).to_contain_text("Ada Admin")
+    lines.nth(2).click()
+    start = float(lines.nth(2).get_attribute("data-seek"))
+    seeked = "(t) => Math.abs(document.querySelector('.recording-panel audio').currentTime - t) < 1"
+    page.wait_for_function(seeked, arg=start)
+    assert start == pytest.approx(timeline[2][2], abs=0.6)
+    context.close()
