@@ -202,9 +202,12 @@ def test_a_track_starts_with_its_first_chunk_and_ends_with_complete(app, client,
 def test_recording_ready_with_signed_urls_that_serve_ranges_and_expire(app, client, admin, short_voice):
     recording = new_recording(admin.organization_id)
     video = webm_video(2.0)
-    upload(client, recording, "visitor", short_voice, chunk_size=4096)
+    pieces = upload(client, recording, "visitor", short_voice, chunk_size=4096)
     upload(client, recording, "rep", short_voice, chunk_size=4096)
     upload(client, recording, "video", video, content_type="video/webm;codecs=vp8", chunk_size=1024)
+    assert pieces > 1
+    assert recording.track("visitor").chunk_count == pieces
+    assert recording.track("visitor").uploaded_bytes == len(short_voice)
     assert complete(client, recording).status_code == 202
     run_jobs()
 

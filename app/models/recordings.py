@@ -48,13 +48,6 @@ class Recording(db.Model):
     def track(self, kind: str) -> "RecordingTrack | None":
         return next((t for t in self.tracks if t.kind == kind), None)
 
-    @property
-    def busy(self) -> bool:
-        """True while a job is (or should be) working on it: the card keeps polling."""
-        return self.status == "assembling" or (
-            self.status == "ready" and self.transcript_status in ("pending", "running")
-        )
-
 
 class RecordingTrack(db.Model):
     __table_args__ = (sa.UniqueConstraint("recording_id", "kind", name="uq_recording_track_kind"),)

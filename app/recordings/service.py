@@ -133,8 +133,12 @@ def _store_chunk(recording: Recording, track: RecordingTrack, seq: int, data: by
     get_storage().put_bytes(key, data)
     db.session.add(RecordingChunk(track=track, seq=seq, size=len(data),
                                   sha256=hashlib.sha256(data).hexdigest(), storage_key=key))
-    track.chunk_count += 1
-    track.uploaded_bytes += len(data)
+    if sa.inspect(track).persistent:
+        # counted in SQL: two chunks of one track arriving at once both count
+        track.chunk_count = RecordingTrack.chunk_count + 1
+        track.uploaded_bytes = RecordingTrack.uploaded_bytes + len(data)
+    else:
+        track.chunk_count, track.uploaded_bytes = 1, len(data)
     recording.started_at = recording.started_at or utcnow()
     try:
         db.session.commit()
@@ -171,7 +175,7 @@ def finish_call_recording(call_id, organization_id) -> Recording | None:
 def enqueue_assembly(recording_id) -> None:
     from app.recordings.jobs import assemble_recording
 
-    enqueue(assemble_recording, str(recording_id))
+    enqueue(assemble_recording, str(recording_id), job_timeout=1800)
 
 
 def enqueue_transcription(recording_id) -> None:
