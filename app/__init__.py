@@ -42,10 +42,11 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, availability, dashboard, sites, team
+    from app import auth, availability, dashboard, recordings, sites, team
 
-    for package in (auth, dashboard, team, sites, availability):
+    for package in (auth, dashboard, team, sites, availability, recordings):
         app.register_blueprint(package.bp)
+    app.register_blueprint(recordings.public_bp)
 
 
 def init_errors(app: Flask) -> None:

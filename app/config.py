@@ -47,6 +47,29 @@ def from_env() -> dict:
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
         # longest a cached "who is available" answer is kept (it also ends when an interval does)
         "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "30")),
+        **_recordings(),
+    }
+
+
+def _recordings() -> dict:
+    """Call recording storage, upload limits, media URL expiry, retention and transcription."""
+    return {
+        "RECORDINGS_DIR": os.environ.get("RECORDINGS_DIR", str(INSTANCE / "recordings")),
+        "RECORDINGS_S3_BUCKET": os.environ.get("RECORDINGS_S3_BUCKET", ""),
+        "RECORDINGS_S3_PREFIX": os.environ.get("RECORDINGS_S3_PREFIX", "recordings/"),
+        "RECORDINGS_S3_ENDPOINT_URL": os.environ.get("RECORDINGS_S3_ENDPOINT_URL") or None,
+        "RECORDINGS_S3_REGION": os.environ.get("RECORDINGS_S3_REGION") or None,
+        # unset: boto3's usual chain (AWS_* variables, instance roles, ~/.aws)
+        "RECORDINGS_S3_ACCESS_KEY_ID": os.environ.get("RECORDINGS_S3_ACCESS_KEY_ID") or None,
+        "RECORDINGS_S3_SECRET_ACCESS_KEY": os.environ.get("RECORDINGS_S3_SECRET_ACCESS_KEY") or None,
+        "RECORDING_CHUNK_MAX_BYTES": int(os.environ.get("RECORDING_CHUNK_MAX_BYTES", str(8 * 1024 * 1024))),
+        "RECORDING_TRACK_MAX_BYTES": int(os.environ.get("RECORDING_TRACK_MAX_BYTES", str(1024 ** 3))),
+        "RECORDING_UPLOAD_TOKEN_TTL": int(os.environ.get("RECORDING_UPLOAD_TOKEN_TTL", "14400")),
+        "RECORDING_URL_TTL_SECONDS": int(os.environ.get("RECORDING_URL_TTL_SECONDS", "86400")),
+        "RECORDING_RETENTION_DAYS": int(os.environ.get("RECORDING_RETENTION_DAYS", "90")),
+        "WHISPER_MODEL_PATH": os.environ.get("WHISPER_MODEL_PATH", ""),
+        "WHISPER_COMPUTE_TYPE": os.environ.get("WHISPER_COMPUTE_TYPE", "int8"),
+        "TRANSCRIPT_LANGUAGE": os.environ.get("TRANSCRIPT_LANGUAGE", "en"),
     }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the RQ worker and the web server together; Ctrl-C stops both.
+# Start the RQ worker, RQ's cron scheduler and the web server together; Ctrl-C stops them all.
 set -euo pipefail
 BIN=$1 HOST=$2 PORT=$3 THREADS=$4
 
@@ -7,6 +7,9 @@ BIN=$1 HOST=$2 PORT=$3 THREADS=$4
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 sleep 1  # let the worker start the embedded Redis first, so the web process attaches to it
+"$BIN/python" cron.py &  # RQ's cron scheduler: enqueues the periodic jobs (recording retention)
+CRON=$!
+trap 'kill $WORKER $CRON 2>/dev/null || true' EXIT INT TERM
 
 "$BIN/python" scripts/banner.py "$HOST" "$PORT"
 

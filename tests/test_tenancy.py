@@ -1,10 +1,13 @@
 """Every dashboard route, walked as a user of another organization, leaks nothing."""
 
+import uuid
+
 import pytest
 
 from app.extensions import db
 from app.models import DateOverride, Invite
 from app.models.base import utcnow
+from app.recordings.service import start_recording
 from app.sites.service import create_site
 from tests.conftest import Auth
 
@@ -18,8 +21,10 @@ def victim(admin, rep):
     override = DateOverride(organization_id=admin.organization_id, user_id=rep.id,
                             day=utcnow().date(), intervals=[])
     db.session.add_all([invite, override])
+    recording = start_recording(uuid.uuid4(), admin.organization_id, "notice", visitor_name="Secret Visitor")
     db.session.commit()
     return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "override_id": override.id,
+            "call_id": recording.call_id, "recording_id": recording.id,
             "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
 
 

@@ -3,10 +3,12 @@
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.availability import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule
 from app.models.events import Event
+from app.models.recordings import Recording, RecordingChunk, RecordingTrack
 from app.models.sites import Site
 from app.models.widget import WidgetSettings
 
 __all__ = [
     "ROLES", "BusyBlock", "BusySync", "DateOverride", "DefaultSchedule", "Event", "Invite",
-    "Organization", "RepSchedule", "Site", "User", "WidgetSettings",
+    "Organization", "Recording", "RecordingChunk", "RecordingTrack", "RepSchedule", "Site", "User",
+    "WidgetSettings",
 ]

@@ -11,6 +11,8 @@ from app.models.sites import Site
 
 CONTACT_MODES = ("off", "optional", "required")
 CALL_TYPES = ("video", "audio", "choice")
+# off: never record; notice: record and tell the visitor; consent: record only after they agree
+RECORDING_POLICIES = ("off", "notice", "consent")
 
 
 class WidgetSettings(db.Model):
@@ -33,6 +35,7 @@ class WidgetSettings(db.Model):
     calendar_url: Mapped[str | None] = mapped_column(sa.String(500))
     call_type: Mapped[str] = mapped_column(sa.String(10), default="choice")
     ring_timeout_seconds: Mapped[int] = mapped_column(default=45)
+    recording_policy: Mapped[str] = mapped_column(sa.String(10), default="off", server_default="off")
 
     site: Mapped[Site] = relationship(
         backref=sa.orm.backref("widget_settings", uselist=False, cascade="all, delete-orphan")

@@ -1,0 +1,64 @@
+"""The recording's part of every event's `data`: one place, so the call envelope can merge it.
+
+The calls feature builds `data.call`, `data.contact` and `data.qualificationAnswers`; these
+functions build `data.transcript` and `data.recording` (seed 002: the URLs appear only on
+`call.recording_ready`, the transcript is null until there is one).
+"""
+
+from flask import current_app
+
+from app.events import record_event
+from app.models.recordings import Recording
+from app.recordings.tokens import media_url
+
+
+def recording_payload(recording: Recording | None, with_urls: bool = False) -> dict:
+    """`data.recording`; with_urls only for call.recording_ready."""
+    available = recording is not None and recording.status == "ready"
+    payload = {"available": available, "videoUrl": None, "audioUrl": None, "expiresInSeconds": None}
+    if recording is not None:
+        # the site's policy and the visitor's answer, stored with the call
+        payload.update({"policy": recording.policy, "consentGiven": recording.consent_given})
+    if available and with_urls:
+        ttl = current_app.config["RECORDING_URL_TTL_SECONDS"]
+        has_video = recording.track("video") is not None and recording.track("video").storage_key
+        payload.update({
+            "videoUrl": media_url(recording, "video", ttl) if has_video else None,
+            "audioUrl": media_url(recording, "audio", ttl) if recording.audio_key else None,
+            "expiresInSeconds": ttl,
+        })
+    return payload
+
+
+def transcript_payload(recording: Recording | None) -> dict | None:
+    """`data.transcript`: {"language", "text", "segments": [...]}, or null until it is ready."""
+    if recording is None or recording.transcript_status != "ready":
+        return None
+    return recording.transcript
+
+
+def event_data(recording: Recording, with_urls: bool = False) -> dict:
+    """Everything recordings put in an event's `data`; the lead merges the call envelope in here."""
+    return {
+        "call": {"id": str(recording.call_id)},
+        "transcript": transcript_payload(recording),
+        "recording": recording_payload(recording, with_urls),
+    }
+
+
+def conversation_history(recording: Recording | None) -> str:
+    """The lead push's `conversationHistory` for a call: "" until its transcript is ready."""
+    from app.recordings.transcribe import conversation_history as lines
+
+    if recording is None:
+        return ""
+    return lines(transcript_payload(recording), recording.started_at or recording.created_at)
+
+
+def record_recording_ready(recording: Recording):
+    """call.recording_ready, in the caller's transaction (the one that marks the recording ready)."""
+    return record_event(recording.organization_id, "call.recording_ready", event_data(recording, True))
+
+
+def record_transcript_ready(recording: Recording):
+    return record_event(recording.organization_id, "call.transcript_ready", event_data(recording))
