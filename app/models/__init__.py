@@ -3,6 +3,8 @@
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.events import Event
 from app.models.sites import Site
+from app.models.webhooks import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.widget import WidgetSettings
 
-__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings"]
+__all__ = ["ROLES", "ApiKey", "Event", "Invite", "Organization", "Site", "User", "WebhookAttempt",
+           "WebhookDelivery", "WebhookEndpoint", "WidgetSettings"]
