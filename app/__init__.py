@@ -42,9 +42,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, sites, team
+    from app import api, auth, dashboard, integrations, sites, team, webhooks
 
-    for package in (auth, dashboard, team, sites):
+    for package in (auth, dashboard, team, sites, integrations, webhooks, api):
         app.register_blueprint(package.bp)
 
 

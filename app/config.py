@@ -34,6 +34,9 @@ def from_env() -> dict:
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": _database_url(),
+        # room for a worker's WORKER_THREADS jobs and a web process's threads to each hold a connection
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "max_overflow": 30,
+                                      "pool_size": int(os.environ.get("DB_POOL_SIZE", "10"))},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

@@ -18,6 +18,19 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_consumers = []  # functions(event_id: str) enqueued for every dispatched event
+
+
+def on_event(func):
+    """Register a consumer of every event (Slack, Discord, lead push): it is enqueued with the event's id."""
+    _consumers.append(func)
+    return func
+
+
+def consumers() -> list:
+    return list(_consumers)
+
+
 def record_event(organization_id, type_: str, data: dict) -> Event:
     """Add an event to the current transaction; the caller's commit makes it durable."""
     if type_ not in EVENT_TYPES:
