@@ -22,7 +22,6 @@ from app.webhooks.signing import new_secret, signed_headers
 RETRY_DELAYS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 MAX_RETRY_AFTER = 24 * 3600
-LEASE = timedelta(seconds=30)  # longer than the 8 s timeout: a live worker never loses its claim
 
 
 class InvalidWebhook(ValueError):
@@ -150,12 +149,14 @@ def matching_endpoints(event: Event) -> list[WebhookEndpoint]:
 def claim(delivery_id) -> bool:
     """Take the delivery for this worker if it is owed and due, and nobody else holds it."""
     now = utcnow()
+    # longer than the request can take: a live worker never loses its claim, a killed one frees it
+    lease = timedelta(seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2)
     taken = db.session.execute(
         sa.update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
                sa.or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
-        .values(locked_until=now + LEASE).execution_options(synchronize_session=False))
+        .values(locked_until=now + lease).execution_options(synchronize_session=False))
     db.session.commit()
     return taken.rowcount == 1
 
