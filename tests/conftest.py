@@ -197,7 +197,8 @@ def run_jobs(app, threads: int = 4) -> None:
     """A real RQ worker, in burst mode: runs every queued job (and what they enqueue) and stops."""
     from app.jobs import ThreadPoolWorker
 
-    ThreadPoolWorker(["default"], connection=app.extensions["redis"], app=app, threads=threads).work(burst=True)
+    worker = ThreadPoolWorker(["default"], connection=app.extensions["redis"], app=app, threads=threads)
+    worker.work(burst=True)
 
 
 def bearer(raw_key: str) -> dict:

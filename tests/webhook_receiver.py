@@ -39,8 +39,8 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.arrived:
-                    receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                      body, time.monotonic()))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.received.append(Received(self.path, headers, body, time.monotonic()))
                     replies = receiver.scripts.get(self.path, [Reply()])
                     reply = replies.pop(0) if len(replies) > 1 else replies[0]
                     receiver.arrived.notify_all()

@@ -59,7 +59,7 @@ def clean_url(url) -> str:
 
 def create_endpoint(organization_id, url, events=None, source="api", description=None):
     """Check and store a new endpoint; returns (endpoint, secret): the secret is shown only now."""
-    endpoint_url, types = clean_url(url), clean_events(events)
+    types, endpoint_url = clean_events(events), clean_url(url)
     secret = new_secret()
     endpoint = WebhookEndpoint(organization_id=organization_id, url=endpoint_url, events=types,
                                source=source, description=description, secret_encrypted=encrypt(secret))
