@@ -60,6 +60,7 @@ def from_env() -> dict:
         "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP", False),
         # CIDRs webhook URLs may reach although they are not public, e.g. 10.0.0.0/8 on a private network
         "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
+        "WEBHOOK_ENDPOINT_CONCURRENCY": int(os.environ.get("WEBHOOK_ENDPOINT_CONCURRENCY", "8")),
         "WEBHOOK_SWEEP_SECONDS": int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30")),
         "WEBHOOK_LOG_RETENTION_DAYS": int(os.environ.get("WEBHOOK_LOG_RETENTION_DAYS", "30")),
         "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),

@@ -106,7 +106,8 @@ def test_delivery_log_and_redeliver(app, client, logged_in, admin, receiver):
     assert first.headers["x-ic-id"] == second.headers["x-ic-id"] == str(event.id)
     db.session.refresh(delivery)
     assert delivery.status == "succeeded"
-    triggers = db.session.scalars(sa.select(WebhookAttempt.trigger).order_by(WebhookAttempt.attempted_at)).all()
+    triggers = db.session.scalars(
+        sa.select(WebhookAttempt.trigger).order_by(WebhookAttempt.attempted_at)).all()
     assert triggers == ["auto", "manual"]
     event_page = client.get(f"/settings/integrations/events/{event.id}").get_data(as_text=True)
     assert receiver.url + "/hook" in event_page and "Delivered" in event_page and '"c1"' in event_page

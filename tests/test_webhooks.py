@@ -342,12 +342,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing(app, admin, receiver, settin
            "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
            "WEBHOOK_ALLOW_HTTP": "true",
            "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "WEBHOOK_TIMEOUT_SECONDS": "1"}
-    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+    # its own process group: the kill takes the worker and its scheduler process, as a crash would
+    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         receiver.wait_for("/hook", 1, timeout=30)
     finally:
-        worker.send_signal(signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
     delivery = _delivery(event.id)
     assert delivery.status == "pending" and delivery.attempt_count == 0  # the attempt never finished
@@ -357,3 +358,16 @@ def test_a_worker_killed_mid_delivery_loses_nothing(app, admin, receiver, settin
     second = receiver.wait_for("/hook", 2)[1]
     assert second.headers["x-ic-id"] == str(event.id)  # at least once: the receiver dedupes by id
     assert _delivery(event.id).status == "succeeded"
+
+
+def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receiver):
+    app = make_app(**{**LOOPBACK_HOOKS, "WEBHOOK_TIMEOUT_SECONDS": 5}, WEBHOOK_ENDPOINT_CONCURRENCY=2)
+    with app.app_context():
+        receiver.script("/stuck", Reply(200, delay=3))
+        make_endpoint(admin.organization_id, receiver.url + "/stuck")
+        for _ in range(5):
+            call_event(admin.organization_id)
+        run_jobs(app, threads=8)
+        assert len(receiver.at("/stuck")) == 2  # two in flight at a time; the others wait their turn
+        deferred = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.attempt_count == 0)).all()
+        assert len(deferred) == 3 and all(d.status == "pending" and d.next_attempt_at for d in deferred)

@@ -13,7 +13,7 @@ from app.jobs import enqueue, queue
 from app.models import Event, WebhookAttempt, WebhookDelivery
 from app.models.base import utcnow
 from app.redis_store import get_redis
-from app.webhooks import service
+from app.webhooks import service, throttle
 
 SWEEP_KEY = "converc:webhooks:sweep-scheduled"
 
@@ -39,10 +39,18 @@ def deliver(delivery_id: str, trigger: str = "auto") -> str:
     """One attempt; a failure schedules the next one (RQ's scheduler) and the database records it."""
     if not service.claim(uuid.UUID(delivery_id)):
         return "not due or taken"  # done already, not due yet, or another worker holds it
-    delivery = service.attempt(uuid.UUID(delivery_id), trigger)
+    endpoint_id = service.endpoint_of(uuid.UUID(delivery_id))
+    if not throttle.acquire(endpoint_id, delivery_id):
+        # the endpoint already has its share of requests in flight (it is slow): come back later
+        delivery = service.defer(uuid.UUID(delivery_id))
+    else:
+        try:
+            delivery = service.attempt(uuid.UUID(delivery_id), trigger)
+        finally:
+            throttle.release(endpoint_id, delivery_id)
     if delivery.status == "pending":
         delay = (delivery.next_attempt_at - utcnow()).total_seconds()
-        queue().enqueue_in(timedelta(seconds=max(delay, 0)), deliver, delivery_id, result_ttl=0)
+        queue().enqueue_in(timedelta(seconds=max(delay, 0)), deliver, delivery_id, trigger, result_ttl=0)
     return delivery.status
 
 

@@ -161,6 +161,19 @@ def claim(delivery_id) -> bool:
     return taken.rowcount == 1
 
 
+def endpoint_of(delivery_id):
+    return db.session.scalar(sa.select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id))
+
+
+def defer(delivery_id) -> WebhookDelivery:
+    """Put a claimed delivery back, due again in a few seconds (a minute if the endpoint is failing)."""
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    seconds = 60 if delivery.endpoint.failing_since else random.uniform(2, 6)
+    delivery.locked_until, delivery.next_attempt_at = None, utcnow() + timedelta(seconds=seconds)
+    db.session.commit()
+    return delivery
+
+
 def attempt(delivery_id, trigger: str = "auto") -> WebhookDelivery | None:
     """Make one attempt of a claimed delivery, log it, and decide what happens next."""
     delivery = db.session.get(WebhookDelivery, delivery_id)
