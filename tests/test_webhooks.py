@@ -369,5 +369,6 @@ def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receive
             call_event(admin.organization_id)
         run_jobs(app, threads=8)
         assert len(receiver.at("/stuck")) == 2  # two in flight at a time; the others wait their turn
-        deferred = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.attempt_count == 0)).all()
+        waiting = sa.select(WebhookDelivery).where(WebhookDelivery.attempt_count == 0)
+        deferred = db.session.scalars(waiting).all()
         assert len(deferred) == 3 and all(d.status == "pending" and d.next_attempt_at for d in deferred)
