@@ -1,6 +1,7 @@
 """Background jobs: one helper enqueues, worker.py runs them inside one app context."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -53,6 +54,13 @@ class ThreadPoolWorker(SimpleWorker):
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()
+
+    def heartbeat(self, *args, **kwargs):
+        # RQ beats after every job; the worker's TTL is minutes, so once a second is plenty
+        now = time.monotonic()
+        if now - getattr(self, "_last_beat", 0.0) >= 1.0:
+            self._last_beat = now
+            super().heartbeat(*args, **kwargs)
 
     def wait_idle(self) -> None:
         with self._idle:

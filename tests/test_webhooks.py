@@ -273,9 +273,7 @@ def test_events_left_undispatched_while_redis_was_down_are_swept(app, admin, rec
     finally:
         app.extensions["redis"] = real
     assert app.extensions["redis"].llen("rq:queue:default") == 0
-    db.session.execute(sa.update(Event).values(created_at=utcnow() - timedelta(minutes=1)))
-    db.session.commit()
-    assert jobs.sweep()["events"] == 1
+    assert jobs.sweep()["deliveries"] == 1  # the database says what is owed
     run_jobs(app)
     [got] = receiver.wait_for("/hook")
     assert got.headers["x-ic-id"] == str(event_id)

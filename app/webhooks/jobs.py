@@ -37,9 +37,9 @@ def enqueue_deliveries(delivery_ids: list[str], trigger: str = "auto") -> None:
 
 def deliver(delivery_id: str, trigger: str = "auto") -> str:
     """One attempt; a failure schedules the next one (RQ's scheduler) and the database records it."""
-    if not service.claim(uuid.UUID(delivery_id)):
+    endpoint_id = service.claim(uuid.UUID(delivery_id))
+    if endpoint_id is None:
         return "not due or taken"  # done already, not due yet, or another worker holds it
-    endpoint_id = service.endpoint_of(uuid.UUID(delivery_id))
     if not throttle.acquire(endpoint_id, delivery_id):
         # the endpoint already has its share of requests in flight (it is slow): come back later
         delivery = service.defer(uuid.UUID(delivery_id))

@@ -127,9 +127,11 @@ def fan_out(event_id) -> list[str] | None:
         db.session.rollback()
         return None
     event = db.session.get(Event, event_id)
+    owed = set(db.session.scalars(
+        sa.select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == event.id)))
     deliveries = [WebhookDelivery(id=uuid.uuid4(), organization_id=event.organization_id,
                                   endpoint_id=endpoint.id, event_id=event.id)
-                  for endpoint in matching_endpoints(event)]
+                  for endpoint in matching_endpoints(event) if endpoint.id not in owed]
     db.session.add_all(deliveries)
     db.session.commit()
     return [str(d.id) for d in deliveries]
@@ -146,8 +148,8 @@ def matching_endpoints(event: Event) -> list[WebhookEndpoint]:
 
 # --- one attempt ---------------------------------------------------------------------------------
 
-def claim(delivery_id) -> bool:
-    """Take the delivery for this worker if it is owed and due, and nobody else holds it."""
+def claim(delivery_id):
+    """Take the delivery for this worker if it is owed, due and nobody else holds it: its endpoint id."""
     now = utcnow()
     # longer than the request can take: a live worker never loses its claim, a killed one frees it
     lease = timedelta(seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2)
@@ -156,13 +158,10 @@ def claim(delivery_id) -> bool:
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
                sa.or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
-        .values(locked_until=now + lease).execution_options(synchronize_session=False))
+        .values(locked_until=now + lease).returning(WebhookDelivery.endpoint_id)
+        .execution_options(synchronize_session=False)).scalar()
     db.session.commit()
-    return taken.rowcount == 1
-
-
-def endpoint_of(delivery_id):
-    return db.session.scalar(sa.select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id))
+    return taken
 
 
 def defer(delivery_id) -> WebhookDelivery:
@@ -176,7 +175,8 @@ def defer(delivery_id) -> WebhookDelivery:
 
 def attempt(delivery_id, trigger: str = "auto") -> WebhookDelivery | None:
     """Make one attempt of a claimed delivery, log it, and decide what happens next."""
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = db.session.get(WebhookDelivery, delivery_id, options=[
+        sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event)])
     endpoint, event = delivery.endpoint, delivery.event
     if trigger == "auto" and not _still_wanted(endpoint):
         delivery.status, delivery.locked_until, delivery.next_attempt_at = "canceled", None, None
@@ -193,8 +193,8 @@ def attempt(delivery_id, trigger: str = "auto") -> WebhookDelivery | None:
 
 
 def _still_wanted(endpoint: WebhookEndpoint) -> bool:
-    org = db.session.get(Organization, endpoint.organization_id)
-    return endpoint.is_active and org.webhooks_enabled
+    return endpoint.is_active and db.session.scalar(
+        sa.select(Organization.webhooks_enabled).where(Organization.id == endpoint.organization_id))
 
 
 def _log(delivery: WebhookDelivery, response: outbound.Response, trigger: str) -> None:

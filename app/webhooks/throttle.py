@@ -26,12 +26,19 @@ def _key(endpoint_id) -> str:
     return f"converc:webhooks:inflight:{endpoint_id}"
 
 
-def acquire(endpoint_id, token: str) -> bool:
+def acquire(endpoint_id, token: str, wait: float = 0.25) -> bool:
+    """A slot for one request; waits up to `wait` seconds, as a fast endpoint frees slots in milliseconds."""
     cfg = current_app.config
     lease = 2 * cfg["WEBHOOK_TIMEOUT_SECONDS"] + 2
     script = get_redis().register_script(_ACQUIRE)
-    return bool(script(keys=[_key(endpoint_id)],
-                       args=[time.time(), lease, cfg["WEBHOOK_ENDPOINT_CONCURRENCY"], token]))
+    give_up = time.monotonic() + wait
+    while True:
+        limit = cfg["WEBHOOK_ENDPOINT_CONCURRENCY"]
+        if script(keys=[_key(endpoint_id)], args=[time.time(), lease, limit, token]):
+            return True
+        if time.monotonic() >= give_up:
+            return False
+        time.sleep(0.01)
 
 
 def release(endpoint_id, token: str) -> None:
