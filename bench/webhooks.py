@@ -163,7 +163,7 @@ def throughput_run(app, base, org_id, workers, events):
     span = max(got.values()) - min(committed.values())
     print(f"{workers} worker process(es): {events} events committed in {produced:.2f} s, delivered in "
           f"{span:.2f} s = {events / span:.0f} deliveries/s; latency p50 {pct(lat, 50) * 1000:.0f} ms, "
-          f"p99 {pct(lat, 99) * 1000:.0f} ms (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+          f"p99 {pct(lat, 99) * 1000:.0f} ms (load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs)")
 
 
 def paced_run(base, org_id, rate, seconds, label):
