@@ -64,7 +64,6 @@ def from_env() -> dict:
         "WEBHOOK_SWEEP_SECONDS": int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30")),
         "WEBHOOK_LOG_RETENTION_DAYS": int(os.environ.get("WEBHOOK_LOG_RETENTION_DAYS", "30")),
         "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),
-        "WEBHOOK_SECRET_OVERLAP_HOURS": int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24")),
     }
 
 
