@@ -370,3 +370,27 @@ def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receive
         waiting = sa.select(WebhookDelivery).where(WebhookDelivery.attempt_count == 0)
         deferred = db.session.scalars(waiting).all()
         assert len(deferred) == 3 and all(d.status == "pending" and d.next_attempt_at for d in deferred)
+
+
+def test_the_sweeper_schedules_itself_once(app):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.jobs import queue
+
+    jobs.ensure_sweeper()
+    jobs.ensure_sweeper()  # a second worker starting: no second chain
+    scheduled = ScheduledJobRegistry(queue=queue()).get_job_ids()
+    assert len(scheduled) == 1 and queue().fetch_job(scheduled[0]).func_name.endswith("periodic_sweep")
+
+
+def test_the_log_is_kept_30_days(app, admin, receiver):
+    make_endpoint(admin.organization_id, receiver.url + "/hook")
+    call_event(admin.organization_id)
+    call_event(admin.organization_id)
+    run_jobs(app)
+    old, recent = db.session.scalars(sa.select(WebhookAttempt)).all()
+    old.attempted_at = utcnow() - timedelta(days=31)
+    recent.attempted_at = utcnow() - timedelta(days=29)
+    db.session.commit()
+    assert jobs.sweep()["expiredAttempts"] == 1
+    assert db.session.scalars(sa.select(WebhookAttempt.id)).all() == [recent.id]
