@@ -372,15 +372,16 @@ def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receive
         assert len(deferred) == 3 and all(d.status == "pending" and d.next_attempt_at for d in deferred)
 
 
-def test_the_sweeper_schedules_itself_once(app):
+def test_the_sweeper_schedules_itself_once(make_app):
     from rq.registry import ScheduledJobRegistry
 
     from app.jobs import queue
 
-    jobs.ensure_sweeper()
-    jobs.ensure_sweeper()  # a second worker starting: no second chain
-    scheduled = ScheduledJobRegistry(queue=queue()).get_job_ids()
-    assert len(scheduled) == 1 and queue().fetch_job(scheduled[0]).func_name.endswith("periodic_sweep")
+    with make_app(WEBHOOK_SWEEP_SECONDS=30).app_context():
+        jobs.ensure_sweeper()
+        jobs.ensure_sweeper()  # a second worker starting: no second chain
+        scheduled = ScheduledJobRegistry(queue=queue()).get_job_ids()
+        assert len(scheduled) == 1 and queue().fetch_job(scheduled[0]).func_name.endswith("periodic_sweep")
 
 
 def test_the_log_is_kept_30_days(app, admin, receiver):

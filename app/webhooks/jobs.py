@@ -86,7 +86,7 @@ def periodic_sweep() -> dict:
 
 def ensure_sweeper() -> None:
     """Schedule the next sweep unless one is already scheduled (SET NX guards the chain)."""
-    seconds = current_app.config["WEBHOOK_SWEEP_SECONDS"]
+    seconds = max(current_app.config["WEBHOOK_SWEEP_SECONDS"], 1)
     try:
         if get_redis().set(SWEEP_KEY, "1", nx=True, ex=seconds * 3):
             queue().enqueue_in(timedelta(seconds=seconds), periodic_sweep, result_ttl=0)
