@@ -121,3 +121,14 @@ def test_switching_webhooks_off_and_on(client, logged_in, admin, api_key):
     logged_in.post("/settings/integrations/webhooks/switch")
     db.session.expire_all()
     assert db.session.get(Organization, admin.organization_id).webhooks_enabled
+
+
+def test_an_endpoint_disabled_after_failures_shows_on_the_hub(client, logged_in, admin, receiver):
+    from app.models.base import utcnow
+
+    endpoint = _endpoint(admin.organization_id, receiver.url + "/gone")
+    endpoint.is_active, endpoint.failing_since = False, utcnow()
+    endpoint.disabled_reason = "The endpoint answered 410 Gone: it asked us to stop."
+    db.session.commit()
+    assert "1 disabled after failures" in client.get("/settings/integrations").get_data(as_text=True)
+    assert "410 Gone" in client.get("/settings/integrations/webhooks").get_data(as_text=True)

@@ -1,6 +1,7 @@
 """Settings → Integrations → Webhooks: endpoints, test, roll secret, and the delivery log."""
 
 import uuid
+from datetime import timedelta
 
 from flask import url_for
 from flask_login import current_user
@@ -10,6 +11,7 @@ from app.htmx import redirect_to, render
 from app.integrations.cards import Card, register_card
 from app.jobs import enqueue
 from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.base import utcnow
 from app.tenancy import admin_required, org_get_or_404, org_list, org_select
 from app.webhooks import bp, jobs, service
 from app.webhooks.forms import EndpointForm, RollSecretForm
@@ -19,10 +21,14 @@ PREFIX = "/settings/integrations/webhooks"
 
 def _status(organization_id) -> str:
     org = db.session.get(Organization, organization_id)
-    active = sum(e.is_active for e in org_list(WebhookEndpoint, WebhookEndpoint.created_at))
+    endpoints = org_list(WebhookEndpoint, WebhookEndpoint.created_at)
+    active = sum(e.is_active for e in endpoints)
+    stopped = sum(1 for e in endpoints if not e.is_active and e.failing_since is not None)
     if not org.webhooks_enabled:
         return "Turned off"
-    return f"{active} active endpoint{'s' if active != 1 else ''}" if active else "No endpoint yet"
+    status = f"{active} active endpoint{'s' if active != 1 else ''}" if active else "No active endpoint"
+    # endpoints disabled while failing (a 410, five days of failures) need the admin's attention
+    return status + (f" · {stopped} disabled after failures" if stopped else "")
 
 
 register_card(Card("Webhooks", "Signed HTTP POSTs to your server for every call event, retried until "
@@ -130,7 +136,11 @@ def delivery(delivery_id: uuid.UUID):
     found = org_get_or_404(WebhookDelivery, delivery_id)
     attempts = db.session.scalars(org_select(WebhookAttempt).where(WebhookAttempt.delivery_id == found.id)
                                   .order_by(WebhookAttempt.attempted_at.desc())).all()
-    return render("webhooks/delivery.html", "webhooks/_delivery.html", delivery=found, attempts=attempts)
+    # refresh while an attempt is imminent (a redelivery, the first try, a short retry)
+    soon = found.status == "pending" and found.next_attempt_at is not None \
+        and found.next_attempt_at - utcnow() < timedelta(seconds=10)
+    return render("webhooks/delivery.html", "webhooks/_delivery.html", delivery=found, attempts=attempts,
+                  poll=soon)
 
 
 @bp.post(PREFIX + "/deliveries/<uuid:delivery_id>/redeliver")
