@@ -395,3 +395,35 @@ def test_the_log_is_kept_30_days(app, admin, receiver):
     db.session.commit()
     assert jobs.sweep()["expiredAttempts"] == 1
     assert db.session.scalars(sa.select(WebhookAttempt.id)).all() == [recent.id]
+
+
+def record_consumer_call(event_id: str) -> None:
+    """A consumer of every event, as Slack or lead push register one."""
+    from app.redis_store import get_redis
+
+    get_redis().rpush("test:consumed", event_id)
+
+
+def test_registered_consumers_get_every_event_once(app, admin, receiver, monkeypatch):
+    from app import events
+
+    monkeypatch.setattr(events, "_consumers", [record_consumer_call])
+    make_endpoint(admin.organization_id, receiver.url + "/hook")
+    event = call_event(admin.organization_id)
+    assert db.session.get(Event, event.id).dispatched_at is None  # consumers still owed
+    run_jobs(app)
+    assert app.extensions["redis"].lrange("test:consumed", 0, -1) == [str(event.id).encode()]
+    db.session.expire_all()
+    assert len(receiver.wait_for("/hook")) == 1 and db.session.get(Event, event.id).dispatched_at
+    jobs.sweep()
+    run_jobs(app)
+    assert app.extensions["redis"].llen("test:consumed") == 1 and len(receiver.at("/hook")) == 1
+
+
+@pytest.mark.parametrize(("value", "low", "high"), [
+    ("120", 120, 120), ("0", 0, 0), ("soon", None, None), (None, None, None),
+    ("Wed, 21 Oct 2099 07:28:00 GMT", 10**9, 10**10), ("Wed, 21 Oct 2015 07:28:00 GMT", 0, 0),
+])
+def test_retry_after_forms(value, low, high):
+    seconds = service.retry_after_seconds(value)
+    assert (seconds is None) if low is None else (low <= seconds <= high)
