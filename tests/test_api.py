@@ -207,3 +207,16 @@ def test_api_keys_are_stored_hashed(api_key):
     key, raw = api_key
     row = db.session.scalar(sa.select(ApiKey).where(ApiKey.id == key.id))
     assert raw not in (row.key_hash, row.prefix) and raw.startswith(row.prefix) and len(row.key_hash) == 64
+
+
+def test_rate_limit_per_key_answers_429_json(make_app, admin):
+    from tests.conftest import LOOPBACK_HOOKS
+
+    app = make_app(**LOOPBACK_HOOKS, API_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    with app.app_context():
+        _, raw = create_key(admin.organization_id, "busy", ["webhooks:read"])
+    statuses = [client.get("/integrations/webhooks", headers=bearer(raw)).status_code for _ in range(3)]
+    response = client.get("/integrations/webhooks", headers=bearer(raw))
+    assert statuses == [200, 200, 429] and response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
