@@ -141,6 +141,10 @@ _local = threading.local()  # one pool per (address, host) and thread: connectio
 def _pool(target: Target, ip, timeout: float):
     pools = _local.__dict__.setdefault("pools", {})
     key = (target.scheme, str(ip), target.port, target.host, timeout)
+    if key not in pools and len(pools) >= 256:  # a bound on idle connections per thread
+        for pool in pools.values():
+            pool.close()
+        pools.clear()
     if key not in pools:
         options = {"timeout": urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
                    "retries": False, "maxsize": 1, "block": False}

@@ -220,3 +220,7 @@ def test_rate_limit_per_key_answers_429_json(make_app, admin):
     response = client.get("/integrations/webhooks", headers=bearer(raw))
     assert statuses == [200, 200, 429] and response.get_json()["error"]["code"] == "rate_limited"
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_dashboard_405_is_still_a_plain_405(client):
+    assert client.put("/login").status_code == 405
