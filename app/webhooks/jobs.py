@@ -13,7 +13,7 @@ from app.jobs import enqueue, queue
 from app.models import Event, WebhookAttempt, WebhookDelivery
 from app.models.base import utcnow
 from app.redis_store import get_redis
-from app.webhooks import service, throttle
+from app.webhooks import service
 
 SWEEP_KEY = "converc:webhooks:sweep-scheduled"
 
@@ -37,17 +37,9 @@ def enqueue_deliveries(delivery_ids: list[str], trigger: str = "auto") -> None:
 
 def deliver(delivery_id: str, trigger: str = "auto") -> str:
     """One attempt; a failure schedules the next one (RQ's scheduler) and the database records it."""
-    endpoint_id = service.claim(uuid.UUID(delivery_id))
-    if endpoint_id is None:
+    if service.claim(uuid.UUID(delivery_id)) is None:
         return "not due or taken"  # done already, not due yet, or another worker holds it
-    if not throttle.acquire(endpoint_id, delivery_id):
-        # the endpoint already has its share of requests in flight (it is slow): come back later
-        delivery = service.defer(uuid.UUID(delivery_id))
-    else:
-        try:
-            delivery = service.attempt(uuid.UUID(delivery_id), trigger)
-        finally:
-            throttle.release(endpoint_id, delivery_id)
+    delivery = service.attempt(uuid.UUID(delivery_id), trigger)
     if delivery.status == "pending":
         delay = (delivery.next_attempt_at - utcnow()).total_seconds()
         queue().enqueue_in(timedelta(seconds=max(delay, 0)), deliver, delivery_id, trigger, result_ttl=0)

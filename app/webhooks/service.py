@@ -5,6 +5,7 @@ import json
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,12 +17,29 @@ from app.events import EVENT_TYPES, iso
 from app.extensions import db
 from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
+from app.webhooks import throttle
 from app.webhooks.signing import new_secret, signed_headers
 
 # Wait after attempt n (1-based) before attempt n+1: 8 attempts over 27 h 35 min, plus 0-10 % jitter.
 RETRY_DELAYS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 MAX_RETRY_AFTER = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a delivery stands after an attempt, read before the commit expires the row."""
+
+    id: uuid.UUID
+    status: str
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> "Outcome":
+        return cls(delivery.id, delivery.status, delivery.next_attempt_at, delivery.last_status_code,
+                   delivery.last_error)
 
 
 class InvalidWebhook(ValueError):
@@ -109,8 +127,21 @@ def body_of(event: Event) -> bytes:
     return json.dumps(event.envelope(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def send(endpoint: WebhookEndpoint, event: Event) -> outbound.Response:
-    """One signed POST of the event to the endpoint (the URL is checked against SSRF again)."""
+def send(endpoint: WebhookEndpoint, event: Event) -> outbound.Response | None:
+    """One signed POST of the event to the endpoint (the URL is checked against SSRF again).
+
+    None when the endpoint already has its share of requests in flight (it is slow).
+    """
+    token = uuid.uuid4().hex
+    if not throttle.acquire(endpoint.id, token):
+        return None
+    try:
+        return _post(endpoint, event)
+    finally:
+        throttle.release(endpoint.id, token)
+
+
+def _post(endpoint: WebhookEndpoint, event: Event) -> outbound.Response:
     body = body_of(event)
     headers = signed_headers(signing_secrets(endpoint), str(event.id), event.type, int(time.time()), body)
     return outbound.post(endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
@@ -164,32 +195,36 @@ def claim(delivery_id):
     return taken
 
 
-def defer(delivery_id) -> WebhookDelivery:
+def _defer(delivery: WebhookDelivery) -> Outcome:
     """Put a claimed delivery back, due again in a few seconds (a minute if the endpoint is failing)."""
-    delivery = db.session.get(WebhookDelivery, delivery_id)
     seconds = 60 if delivery.endpoint.failing_since else random.uniform(2, 6)
     delivery.locked_until, delivery.next_attempt_at = None, utcnow() + timedelta(seconds=seconds)
+    outcome = Outcome.of(delivery)
     db.session.commit()
-    return delivery
+    return outcome
 
 
-def attempt(delivery_id, trigger: str = "auto") -> WebhookDelivery | None:
+def attempt(delivery_id, trigger: str = "auto") -> Outcome:
     """Make one attempt of a claimed delivery, log it, and decide what happens next."""
     delivery = db.session.get(WebhookDelivery, delivery_id, options=[
         sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event)])
     endpoint, event = delivery.endpoint, delivery.event
     if trigger == "auto" and not _still_wanted(endpoint):
         delivery.status, delivery.locked_until, delivery.next_attempt_at = "canceled", None, None
+        outcome = Outcome.of(delivery)
         db.session.commit()
-        return delivery
-    response = send(endpoint, event)
+        return outcome
+    response = send(endpoint, event) if trigger != "test" else _post(endpoint, event)
+    if response is None:
+        return _defer(delivery)
     _log(delivery, response, trigger)
     if response.ok:
         _succeeded(delivery, endpoint)
     else:
         _failed(delivery, endpoint, response, retry=trigger == "auto")
+    outcome = Outcome.of(delivery)
     db.session.commit()
-    return delivery
+    return outcome
 
 
 def _still_wanted(endpoint: WebhookEndpoint) -> bool:
@@ -272,7 +307,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 # --- test events and redelivery ------------------------------------------------------------------
 
-def send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:
+def send_test(endpoint: WebhookEndpoint) -> Outcome:
     """Deliver a webhook.test event to this endpoint only, now, and return the logged delivery."""
     from app.webhooks.samples import sample_data
 
