@@ -1,12 +1,15 @@
 """Webhook delivery benchmark: events/s end to end and latency, with 1 and 2 worker processes.
 
 Event committed → the receiver got it, through the real pipeline: outbox row, after-commit
-enqueue, dispatch job, delivery job, signed POST to a fast receiver on loopback. Then the p95
+enqueue of a delivery job, signed POST to a fast receiver on loopback. Then the p95
 latency of healthy endpoints with and without an extra endpoint that always times out (8 s).
 
-    DATABASE_URL=postgresql://… REDIS_URL=redis://127.0.0.1:6379/2 python bench/webhooks.py
+    BENCH_DATABASE_URL=postgresql://…/scratch BENCH_REDIS_URL=redis://127.0.0.1:6379/9 \
+        python bench/webhooks.py
 
-The database and the Redis database are emptied first: point them at scratch ones.
+Both are emptied first, so they are separate variables from the app's DATABASE_URL and
+REDIS_URL: point them at scratch ones. Without them: a temporary SQLite file (slow with two
+worker processes writing; the figures in the report are on PostgreSQL) and an embedded Redis.
 Options (env): BENCH_EVENTS (default 1000), BENCH_RATE (paced events/s, default 20),
 BENCH_SECONDS (paced run length, default 20).
 """
@@ -75,9 +78,15 @@ def get(url):
 
 
 def setup():
+    scratch = tempfile.mkdtemp()
     os.environ.update(ENV)
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.db"
+    if os.environ.get("BENCH_REDIS_URL"):
+        os.environ["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
+    else:
+        from app.redis_store import embedded_url
+
+        os.environ["REDIS_URL"] = embedded_url(scratch)  # the workers attach to its socket
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -95,7 +104,7 @@ def setup():
 
 
 def start_workers(n: int):
-    env = {**os.environ, "REDIS_URL": os.environ.get("REDIS_URL", "")}
+    env = dict(os.environ)
     procs = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
     from rq import Worker
