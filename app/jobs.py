@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask
+from flask import Flask, current_app
 from rq import Queue, Retry, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
@@ -30,9 +30,10 @@ class ThreadPoolWorker(SimpleWorker):
 
     death_penalty_class = TimerDeathPenalty  # SIGALRM works only in the main thread
 
-    def __init__(self, *args, app: Flask, threads: int = 16, **kwargs):
+    def __init__(self, *args, app: Flask | None = None, threads: int = 16, **kwargs):
         super().__init__(*args, **kwargs)
-        self.app = app
+        # RQ itself may build workers from Redis (e.g. Worker.all()): then the current app is used
+        self.app = app or current_app._get_current_object()
         self.threads = threads
         self._slots = threading.BoundedSemaphore(threads)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rq-job")

@@ -14,6 +14,7 @@ Options (env): BENCH_EVENTS (default 1000), BENCH_RATE (paced events/s, default 
 BENCH_SECONDS (paced run length, default 20).
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -220,6 +221,11 @@ def main():
                   f"{(stuck - calm) * 1000:.0f} ms")
     finally:
         os.killpg(receiver.pid, signal.SIGKILL)
+        if not os.environ.get("BENCH_REDIS_URL"):
+            import redis
+
+            with app.app_context(), contextlib.suppress(redis.exceptions.ConnectionError):
+                app.extensions["redis"].shutdown(nosave=True)  # the embedded server we started
 
 
 if __name__ == "__main__":
