@@ -45,3 +45,10 @@ def test_api_key_and_webhook_test_event(page, admin, receiver):
     page.get_by_role("link", name="See the request").click()
     expect(page.get_by_role("heading", name="webhook.test delivery")).to_be_visible()
     expect(page.get_by_text("HTTP 200")).to_be_visible()
+
+    page.go_back()
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Roll secret").click()
+    expect(page.get_by_text("The new signing secret")).to_be_visible()
+    assert dialogs == ["Create a new signing secret?"]
