@@ -19,7 +19,7 @@ def main(burst: bool = False) -> None:
             from app.webhooks.jobs import ensure_sweeper
 
             ensure_sweeper()
-        worker.work(burst=burst, with_scheduler=True)
+        worker.work(burst=burst, with_scheduler=True, logging_level=app.config["WORKER_LOG_LEVEL"])
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ def from_env() -> dict:
         # comma-separated Fernet keys (first encrypts, all decrypt); unset: derived from SECRET_KEY
         "ENCRYPTION_KEYS": _list("ENCRYPTION_KEYS"),
         "WORKER_THREADS": int(os.environ.get("WORKER_THREADS", "16")),
+        # RQ logs four lines per job at INFO: real CPU at webhook volumes (deliveries are logged in the db)
+        "WORKER_LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING").upper(),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "8")),
         "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP", False),
