@@ -42,9 +42,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, availability, dashboard, recordings, sites, team
+    from app import api, auth, availability, dashboard, integrations, recordings, sites, team, webhooks
 
-    for package in (auth, dashboard, team, sites, availability, recordings):
+    for package in (auth, dashboard, team, sites, availability, integrations, webhooks, api, recordings):
         app.register_blueprint(package.bp)
     app.register_blueprint(recordings.public_bp)
 

@@ -14,6 +14,10 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -30,6 +34,9 @@ def from_env() -> dict:
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": _database_url(),
+        # room for a worker's WORKER_THREADS jobs and a web process's threads to each hold a connection
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "max_overflow": 30,
+                                      "pool_size": int(os.environ.get("DB_POOL_SIZE", "10"))},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
@@ -45,6 +52,20 @@ def from_env() -> dict:
         "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", ""),
         "GEOIP_DB_PATH": os.environ.get("GEOIP_DB_PATH", ""),
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
+        # comma-separated Fernet keys (first encrypts, all decrypt); unset: derived from SECRET_KEY
+        "ENCRYPTION_KEYS": _list("ENCRYPTION_KEYS"),
+        "WORKER_THREADS": int(os.environ.get("WORKER_THREADS", "16")),
+        # RQ logs four lines per job at INFO: real CPU at webhook volumes (deliveries are logged in the db)
+        "WORKER_LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING").upper(),
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "8")),
+        "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP", False),
+        # CIDRs webhook URLs may reach although they are not public, e.g. 10.0.0.0/8 on a private network
+        "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
+        "WEBHOOK_ENDPOINT_CONCURRENCY": int(os.environ.get("WEBHOOK_ENDPOINT_CONCURRENCY", "8")),
+        "WEBHOOK_SWEEP_SECONDS": int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30")),
+        "WEBHOOK_LOG_RETENTION_DAYS": int(os.environ.get("WEBHOOK_LOG_RETENTION_DAYS", "30")),
+        "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),
         # longest a cached "who is available" answer is kept (it also ends when an interval does)
         "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "30")),
         **_recordings(),

@@ -3,15 +3,22 @@
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g
 from flask_login import current_user, login_required
 
 from app.extensions import db
 
 
+def current_organization_id():
+    """The organization of this request: the API key's (see app.api.auth), else the logged-in user's."""
+    if g.get("api_organization_id") is not None:
+        return g.api_organization_id
+    return current_user.organization_id
+
+
 def org_select(model):
-    """SELECT of `model` limited to the current user's organization."""
-    return sa.select(model).where(model.organization_id == current_user.organization_id)
+    """SELECT of `model` limited to the current organization."""
+    return sa.select(model).where(model.organization_id == current_organization_id())
 
 
 def org_list(model, *order_by):

@@ -168,3 +168,47 @@ def rep(admin):
 @pytest.fixture
 def other_admin(app):
     return sign_up("Globex", "Olga Other", "olga@globex.example.com", PASSWORD)
+
+
+# --- webhooks: a real receiver on loopback, a real worker, API keys -------------------------------
+
+LOOPBACK_HOOKS = {"WEBHOOK_ALLOW_HTTP": True, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+                  "WEBHOOK_TIMEOUT_SECONDS": 1.0, "WEBHOOK_SWEEP_SECONDS": 0}
+
+
+@pytest.fixture
+def hooks_app(make_app):
+    """An app whose webhooks may call the loopback receiver (configuration allows that range)."""
+    app = make_app(**LOOPBACK_HOOKS)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def receiver():
+    from tests.webhook_receiver import Receiver
+
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def run_jobs(app, threads: int = 4) -> None:
+    """A real RQ worker, in burst mode: runs every queued job (and what they enqueue) and stops."""
+    from app.jobs import ThreadPoolWorker
+
+    worker = ThreadPoolWorker(["default"], connection=app.extensions["redis"], app=app, threads=threads)
+    worker.work(burst=True)
+
+
+def bearer(raw_key: str) -> dict:
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+@pytest.fixture
+def api_key(admin):
+    """A key with every scope for the admin's organization: (ApiKey, raw key)."""
+    from app.api.auth import create_key
+    from app.models.webhooks import API_SCOPES
+
+    return create_key(admin.organization_id, "Tests", list(API_SCOPES))

@@ -23,9 +23,28 @@ def victim(admin, rep):
     db.session.add_all([invite, override])
     recording = start_recording(uuid.uuid4(), admin.organization_id, "notice", visitor_name="Secret Visitor")
     db.session.commit()
+    hooks = _webhook_objects(admin.organization_id)
     return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "override_id": override.id,
-            "call_id": recording.call_id, "recording_id": recording.id,
-            "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
+            "call_id": recording.call_id, "recording_id": recording.id, **hooks,
+            "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com",
+                         "https://secret-hook.example.com/in", "Secret CRM key"]}
+
+
+def _webhook_objects(org_id) -> dict:
+    from app.api.auth import create_key
+    from app.crypto import encrypt
+    from app.models import Event, WebhookDelivery, WebhookEndpoint
+
+    key, _ = create_key(org_id, "Secret CRM key", ["webhooks:read"])
+    endpoint = WebhookEndpoint(organization_id=org_id, url="https://secret-hook.example.com/in",
+                               secret_encrypted=encrypt("whsec_x"))
+    event = Event(organization_id=org_id, type="call.ended", data={}, dispatched_at=utcnow())
+    db.session.add_all([endpoint, event])
+    db.session.flush()
+    delivery = WebhookDelivery(organization_id=org_id, endpoint_id=endpoint.id, event_id=event.id)
+    db.session.add(delivery)
+    db.session.commit()
+    return {"key_id": key.id, "endpoint_id": endpoint.id, "event_id": event.id, "delivery_id": delivery.id}
 
 
 def _dashboard_rules(app):

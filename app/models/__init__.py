@@ -5,10 +5,11 @@ from app.models.availability import BusyBlock, BusySync, DateOverride, DefaultSc
 from app.models.events import Event
 from app.models.recordings import Recording, RecordingChunk, RecordingTrack
 from app.models.sites import Site
+from app.models.webhooks import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.widget import WidgetSettings
 
 __all__ = [
-    "ROLES", "BusyBlock", "BusySync", "DateOverride", "DefaultSchedule", "Event", "Invite",
-    "Organization", "Recording", "RecordingChunk", "RecordingTrack", "RepSchedule", "Site", "User",
-    "WidgetSettings",
+    "ROLES", "ApiKey", "BusyBlock", "BusySync", "DateOverride", "DefaultSchedule", "Event",
+    "Invite", "Organization", "Recording", "RecordingChunk", "RecordingTrack", "RepSchedule",
+    "Site", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WidgetSettings",
 ]

@@ -16,6 +16,8 @@ ROLES = ("admin", "rep")
 class Organization(db.Model):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(sa.String(120))
+    # Settings → Integrations → Webhooks: off stops deliveries and the webhooks API answers 403
+    webhooks_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = created_at()
 
     users: Mapped[list["User"]] = relationship(back_populates="organization")

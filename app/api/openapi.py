@@ -1,0 +1,160 @@
+"""The OpenAPI 3.1 document of the REST API. tests/test_api.py validates real responses against it."""
+
+from flask import current_app, request
+
+from app.events import EVENT_TYPES
+from app.models.webhooks import API_SCOPES
+
+TS = {"type": "string", "format": "date-time", "examples": ["2024-01-01T00:00:00.000Z"]}
+NULLABLE_TS = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ERRORS = {
+    "400": _error_response("Invalid input: malformed payload, invalid query params or webhook URL."),
+    "401": _error_response("The API key is missing or invalid."),
+    "403": _error_response("Webhooks are not enabled for the organization, or the key lacks a scope."),
+    "429": _error_response("Too many requests for this key; see Retry-After."),
+    "500": _error_response("Server error; quote the X-Request-Id response header to support."),
+}
+NOT_FOUND = {"404": _error_response("Webhook not found.")}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                           "requestId": {"type": ["string", "null"]}}}},
+    },
+    "EventType": {"type": "string", "enum": list(EVENT_TYPES)},
+    "Webhook": {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "url", "events", "isActive", "createdAt", "updatedAt"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "url": {"type": "string", "format": "uri"},
+            "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"},
+                       "description": "Event types delivered; empty means every type."},
+            "isActive": {"type": "boolean"}, "createdAt": TS, "updatedAt": TS,
+        },
+    },
+    "WebhookCreate": {
+        "type": "object", "required": ["url"],
+        "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2048},
+                       "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"}}},
+    },
+    "Event": {
+        "type": "object", "required": ["id", "type", "createdAt", "organizationId", "data"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "type": {"$ref": "#/components/schemas/EventType"},
+            "createdAt": TS, "organizationId": {"type": "string", "format": "uuid"},
+            "data": {"type": "object", "description": "call, contact, qualificationAnswers, "
+                                                      "transcript and recording, as documented."},
+        },
+    },
+}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+WEBHOOK_ID = {"name": "webhookId", "in": "path", "required": True,
+              "schema": {"type": "string", "format": "uuid"}}
+
+PATHS = {
+    "/integrations/webhooks": {
+        "post": {
+            "operationId": "createWebhook", "summary": "Create a webhook endpoint",
+            "security": [{"apiKey": ["webhooks:write"]}],
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("WebhookCreate")}}},
+            "responses": {"201": _json({
+                "type": "object", "required": ["webhook", "secret"], "additionalProperties": False,
+                "properties": {"webhook": _ref("Webhook"),
+                               "secret": {"type": "string", "pattern": "^whsec_",
+                                          "description": "Signing secret; returned only here."}}},
+                "Created"), **ERRORS},
+        },
+        "get": {
+            "operationId": "listWebhooks", "summary": "List webhook endpoints",
+            "security": [{"apiKey": ["webhooks:read"]}],
+            "responses": {"200": _json({
+                "type": "object", "required": ["webhooks"], "additionalProperties": False,
+                "properties": {"webhooks": {"type": "array", "items": _ref("Webhook")}}}), **ERRORS},
+        },
+    },
+    "/integrations/webhooks/{webhookId}": {
+        "parameters": [WEBHOOK_ID],
+        "get": {
+            "operationId": "getWebhook", "summary": "Get a webhook endpoint",
+            "security": [{"apiKey": ["webhooks:read"]}],
+            "responses": {"200": _json({"type": "object", "required": ["webhook"],
+                                        "properties": {"webhook": _ref("Webhook")}}), **ERRORS, **NOT_FOUND},
+        },
+        "delete": {
+            "operationId": "disableWebhook", "summary": "Disable a webhook endpoint",
+            "security": [{"apiKey": ["webhooks:write"]}],
+            "responses": {"200": _json({
+                "type": "object", "required": ["ok", "webhookId", "isActive"], "additionalProperties": False,
+                "properties": {"ok": {"const": True}, "webhookId": {"type": "string", "format": "uuid"},
+                               "isActive": {"const": False}}}), **ERRORS, **NOT_FOUND},
+        },
+    },
+    "/integrations/webhooks/test": {
+        "post": {
+            "operationId": "testWebhook", "summary": "Send a webhook.test event to an endpoint now",
+            "security": [{"apiKey": ["webhooks:write"]}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["webhookId"],
+                "properties": {"webhookId": {"type": "string", "format": "uuid"}}}}}},
+            "responses": {"200": _json({
+                "type": "object", "required": ["ok", "status", "error"], "additionalProperties": False,
+                "properties": {"ok": {"type": "boolean"},
+                               "status": {"type": ["integer", "null"], "description": "HTTP status received"},
+                               "error": {"type": ["string", "null"]}}}), **ERRORS, **NOT_FOUND},
+        },
+    },
+    "/webhooks/events": {
+        "get": {
+            "operationId": "listRecentEvents", "summary": "Recent events of a type, newest first (polling)",
+            "security": [{"apiKey": ["events:read"]}],
+            "parameters": [
+                {"name": "eventType", "in": "query", "required": False, "schema": _ref("EventType")},
+                {"name": "display", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+            ],
+            "responses": {"200": _json({"type": "array", "items": _ref("Event")}), **ERRORS},
+        },
+    },
+}
+
+
+def document() -> dict:
+    base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Converc API", "version": "1.0.0",
+                 "description": "Webhook endpoints and events. Authenticate with "
+                                "`Authorization: Bearer <API key>` (Settings → Integrations → API Keys). "
+                                "Every response carries an X-Request-Id header."},
+        "servers": [{"url": base}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "Scopes: " + ", ".join(API_SCOPES)}},
+        },
+        "security": [{"apiKey": []}],
+    }

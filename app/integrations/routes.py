@@ -1,0 +1,60 @@
+import uuid
+
+from flask import url_for
+from flask_login import current_user
+
+from app.api.auth import create_key, revoke
+from app.htmx import redirect_to, render
+from app.integrations import bp
+from app.integrations.cards import Card, cards, register_card
+from app.integrations.forms import ApiKeyForm
+from app.models import ApiKey
+from app.tenancy import admin_required, org_get_or_404, org_list
+
+
+def _key_status(organization_id) -> str:
+    active = [k for k in org_list(ApiKey, ApiKey.created_at) if k.is_active]
+    return f"{len(active)} active key{'s' if len(active) != 1 else ''}" if active else "No key yet"
+
+
+register_card(Card("API Keys", "Keys for the REST API and Zapier. Each key has scopes and can be revoked.",
+                   "integrations.api_keys", _key_status, order=10))
+
+
+@bp.get("/settings/integrations")
+@admin_required
+def index():
+    """Every integration, one card each."""
+    return render("integrations/index.html", "integrations/_cards.html",
+                  cards=[(c, c.status(current_user.organization_id)) for c in cards()])
+
+
+def _keys_page(form, new_key=None, status=200):
+    return render("integrations/api_keys.html", "integrations/_api_keys.html", status=status,
+                  keys=org_list(ApiKey, ApiKey.created_at.desc()), form=form, new_key=new_key)
+
+
+@bp.get("/settings/integrations/api-keys")
+@admin_required
+def api_keys():
+    """List the organization's API keys and the form to create one."""
+    return _keys_page(ApiKeyForm())
+
+
+@bp.post("/settings/integrations/api-keys")
+@admin_required
+def api_keys_create():
+    """Create a key and show it once."""
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        return _keys_page(form, status=422)
+    key, raw = create_key(current_user.organization_id, form.name.data, form.scopes.data, current_user.id)
+    return _keys_page(ApiKeyForm(formdata=None), new_key=(key, raw))
+
+
+@bp.post("/settings/integrations/api-keys/<uuid:key_id>/revoke")
+@admin_required
+def api_keys_revoke(key_id: uuid.UUID):
+    """Revoke a key: requests with it get 401 at once."""
+    revoke(org_get_or_404(ApiKey, key_id))
+    return redirect_to(url_for("integrations.api_keys"))
