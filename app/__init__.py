@@ -42,10 +42,11 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, sites, team
+    from app import auth, calls, contacts, dashboard, realtime, sites, team
 
-    for package in (auth, dashboard, team, sites):
+    for package in (auth, dashboard, team, sites, calls, contacts, realtime):
         app.register_blueprint(package.bp)
+    app.register_blueprint(calls.visitor_bp)
 
 
 def init_errors(app: Flask) -> None:
