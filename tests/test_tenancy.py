@@ -3,7 +3,7 @@
 import pytest
 
 from app.extensions import db
-from app.models import Invite
+from app.models import Call, Contact, Invite
 from app.models.base import utcnow
 from app.sites.service import create_site
 from tests.conftest import Auth
@@ -15,10 +15,16 @@ def victim(admin, rep):
     site = create_site(admin.organization_id, "secret-site.example.com")
     invite = Invite(organization_id=admin.organization_id, email="pending@acme.example.com", role="rep",
                     token_hash="x" * 64, expires_at=utcnow().replace(year=2100))
-    db.session.add(invite)
+    contact = Contact(organization_id=admin.organization_id, fingerprint="fp-secret",
+                      email="secret-visitor@acme.example.com", name="Secret Visitor")
+    call = Call(organization_id=admin.organization_id, site_id=site.id, contact=contact,
+                visitor_fingerprint="fp-secret", status="requested")
+    db.session.add_all([invite, contact, call])
     db.session.commit()
-    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id,
-            "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
+    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "call_id": call.id,
+            "contact_id": contact.id,
+            "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com",
+                         "secret-visitor@acme.example.com", "Secret Visitor"]}
 
 
 def _dashboard_rules(app):

@@ -32,7 +32,7 @@ def index():
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render("calls/index.html", "calls/_list.html", form=form, page=page, args=args)
+    return render("calls/index.html", "calls/_list.html", form=form, calls=page, args=args)
 
 
 def _filter_form() -> CallFilterForm:

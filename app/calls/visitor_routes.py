@@ -124,11 +124,12 @@ def _visitor_call(call_id):
 
 @visitor_bp.post("/widget/calls/<uuid:call_id>/cancel")
 def cancel(call_id):
-    """The visitor leaves the queue before anyone answered (also sent by sendBeacon on page exit)."""
+    """The visitor leaves the queue (also sent by sendBeacon on page exit). Had a rep just
+    accepted, the visitor is gone all the same: the call ends rather than waiting for them."""
     call = _visitor_call(call_id)
     if call is None:
         return error(404, "call_not_found", "No such call for this token.")
-    service.cancel(call.id)
+    service.hang_up(call.id, "visitor")
     return jsonify({"call": {"id": str(call_id), "status": service.current_status(call_id)}})
 
 

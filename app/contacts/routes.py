@@ -23,7 +23,7 @@ def index():
         query = query.where(sa.or_(sa.func.lower(Contact.name).like(pattern),
                                    sa.func.lower(Contact.email).like(pattern), Contact.phone.like(pattern)))
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
-    return render("contacts/index.html", "contacts/_list.html", page=page, q=q, place=place)
+    return render("contacts/index.html", "contacts/_list.html", contacts=page, q=q, place=place)
 
 
 @bp.get("/contacts/<uuid:contact_id>")
