@@ -32,11 +32,18 @@ def cors(response):
     return response
 
 
-@visitor_bp.errorhandler(HTTPException)
+ERROR_CODES = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 429: "rate_limited",
+               500: "server_error"}
+
+
 def http_error(e: HTTPException):
-    codes = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}
-    messages = {429: "Too many call requests. Try again later."}
-    return error(e.code, codes.get(e.code, "error"), messages.get(e.code, e.description))
+    messages = {429: "Too many call requests. Try again later.", 500: "Server error. Try again."}
+    return error(e.code, ERROR_CODES[e.code], messages.get(e.code, e.description))
+
+
+# by status code: the app's HTML error pages are registered by code and would win over a class handler
+for _code in ERROR_CODES:
+    visitor_bp.register_error_handler(_code, http_error)
 
 
 def _site_key() -> str:
