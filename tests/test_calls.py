@@ -23,7 +23,8 @@ SEED_EXAMPLE = {
     "data": {
         "call": {"id": "call-uuid", "status": "ended", "mediaType": "video",
                  "requestedAt": "2024-01-02T00:00:00.000Z", "acceptedAt": "2024-01-02T00:00:10.000Z",
-                 "endedAt": "2024-01-02T00:00:35.000Z", "acceptedBy": "user-uuid", "sessionId": "session-uuid",
+                 "endedAt": "2024-01-02T00:00:35.000Z", "acceptedBy": "user-uuid",
+                 "sessionId": "session-uuid",
                  "siteId": "site-uuid", "visitorFingerprint": "fp", "qualificationFlowId": None},
         "contact": {"identityId": "identity-uuid", "fingerprint": "fp", "email": "visitor@example.com",
                     "phone": "+1 512 555 0100", "name": "Visitor Name",

@@ -139,7 +139,8 @@ def test_turn_rest_credentials_follow_the_coturn_scheme(make_app):
     assert creds["username"] == "1700003600:visitor-1"
     expected = base64.b64encode(hmac.new(b"s3cret", b"1700003600:visitor-1", hashlib.sha1).digest()).decode()
     assert creds["credential"] == expected
-    app = make_app(ICE_TURN_URLS=["turns:turn.example.com:5349"], ICE_TURN_SECRET="s3cret", ICE_TURN_TTL_SECONDS=60)
+    app = make_app(ICE_TURN_URLS=["turns:turn.example.com:5349"], ICE_TURN_SECRET="s3cret",
+                   ICE_TURN_TTL_SECONDS=60)
     with app.app_context():
         server = ice_servers("rep-1")[0]
         expiry = int(server["username"].split(":")[0])

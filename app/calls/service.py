@@ -114,7 +114,8 @@ def _ring(call: Call, timeout_seconds: int) -> None:
     pipe.sadd(_rung_key(call.id), *[str(rep.id) for rep in reps])
     pipe.expire(_rung_key(call.id), KEY_TTL_SECONDS)
     pipe.execute()
-    bus.publish_many([f"user:{rep.id}" for rep in reps], {"type": "ring", "call": ring_view(call, timeout_seconds)})
+    ring = {"type": "ring", "call": ring_view(call, timeout_seconds)}
+    bus.publish_many([f"user:{rep.id}" for rep in reps], ring)
     # the server, not a browser, decides that nobody answered
     queue().enqueue_in(timedelta(seconds=timeout_seconds), jobs.ring_timeout, str(call.id))
 
@@ -138,7 +139,8 @@ def place(location: dict | None) -> str | None:
     """"Austin, TX, United States" from an envelope location."""
     if not location:
         return None
-    parts = [location.get("city"), location.get("region"), location.get("country") or location.get("countryCode")]
+    country = location.get("country") or location.get("countryCode")
+    parts = [location.get("city"), location.get("region"), country]
     return ", ".join(p for p in parts if p) or None
 
 
@@ -182,7 +184,8 @@ def current_status(call_id) -> str | None:
 
 def accept(call_id, user: User) -> Call:
     """First accept wins; everyone else's alert says who took it."""
-    call = _transition(call_id, ("requested",), status="accepted", accepted_at=utcnow(), accepted_by_id=user.id)
+    call = _transition(call_id, ("requested",), status="accepted", accepted_at=utcnow(),
+                       accepted_by_id=user.id)
     if call is None:
         status = current_status(call_id)
         raise CallError(f"call_{status}", _UNAVAILABLE.get(status, "This call is no longer available."), 409)

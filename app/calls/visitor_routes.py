@@ -122,7 +122,9 @@ def _visitor_call(call_id):
     """The call this request's visitor token opens, or None (sent as JSON, text/plain or a header)."""
     body = request.get_json(silent=True, force=True) or {}
     header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else body.get("token") if isinstance(body, dict) else None
+    token = header[7:] if header.startswith("Bearer ") else None
+    if token is None and isinstance(body, dict):
+        token = body.get("token")
     claims = load_call_token(token)
     if not claims or claims["s"] != "visitor" or claims["c"] != str(call_id):
         return None

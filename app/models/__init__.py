@@ -6,4 +6,5 @@ from app.models.events import Event
 from app.models.sites import Site
 from app.models.widget import WidgetSettings
 
-__all__ = ["ROLES", "Call", "CallEvent", "Contact", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings"]
+__all__ = ["ROLES", "Call", "CallEvent", "Contact", "Event", "Invite", "Organization", "Site", "User",
+           "WidgetSettings"]

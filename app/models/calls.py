@@ -41,7 +41,9 @@ class Call(db.Model):
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
     # calls outlive a deleted site or contact: history keeps them
-    site_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("site.id", ondelete="SET NULL"), index=True)
+    site_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("site.id", ondelete="SET NULL"), index=True
+    )
     contact_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
@@ -83,4 +85,6 @@ class CallEvent(db.Model):
     """Which outbox events belong to a call: the call page's timeline."""
 
     call_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
