@@ -11,8 +11,9 @@
   var attempt = 0, pinger = null, ws = null;
 
   function socketUrl() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    return scheme + location.host + box.getAttribute("data-socket-url");
+    // this page's own host and scheme: right behind a TLS-terminating proxy too
+    var path = new URL(box.getAttribute("data-socket-url"), location.href).pathname;
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
   }
 
   function connect() {
