@@ -300,10 +300,10 @@ def test_every_rung_rep_declining_misses_the_call(client, auth, site, reps):
 
 def test_pending_rings_are_shown_again_except_declined(app, site, reps):
     call = service.request_call(site, fingerprint="fp-pending", qualification={"answers": []})
-    assert [r["call"]["id"] for r in service.pending_rings(reps[0])] == [str(call.id)]
+    assert [r["call"]["id"] for r in service.pending_rings(reps[0].id)] == [str(call.id)]
     service.decline(call.id, reps[0])
-    assert service.pending_rings(reps[0]) == []
-    assert len(service.pending_rings(reps[1])) == 1
+    assert service.pending_rings(reps[0].id) == []
+    assert len(service.pending_rings(reps[1].id)) == 1
 
 
 def test_visitor_hangs_up_with_the_call_token_only(client, site, reps):

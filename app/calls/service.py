@@ -89,6 +89,20 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     if not get_redis().set(_open_key(site.id, fingerprint), "1", nx=True,
                            ex=settings.ring_timeout_seconds + 120):
         raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    try:
+        call = _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes,
+                            page_url, location, ip)
+    except Exception:
+        # the request failed: do not leave the visitor locked out until the lock expires
+        db.session.rollback()
+        get_redis().delete(_open_key(site.id, fingerprint))
+        raise
+    _ring(call, settings.ring_timeout_seconds)
+    return call
+
+
+def _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
+                 location, ip) -> Call:
     call = Call(
         organization_id=site.organization_id, site_id=site.id, status="requested",
         media_type=media_type_for(settings.call_type, media_type), visitor_fingerprint=fingerprint,
@@ -101,7 +115,6 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     db.session.flush()
     _record(call, "call.requested")
     db.session.commit()
-    _ring(call, settings.ring_timeout_seconds)
     return call
 
 
@@ -272,9 +285,10 @@ def _notify_reps(call: Call, message: dict) -> None:
 
 # ---- sockets: rings still pending, which side is connected ---------------------------------
 
-def pending_rings(user: User) -> list[dict]:
+def pending_rings(user_id) -> list[dict]:
     """Calls still ringing that this rep has not declined: shown again when their socket (re)opens."""
-    if not (user.available and user.is_active_member):
+    user = db.session.get(User, user_id)
+    if user is None or not (user.available and user.is_active_member):
         return []
     redis = get_redis()
     rings = []

@@ -79,15 +79,16 @@ def rep_socket(ws):
         ws.close(4403, "Wrong origin.")
         return
     user_id, org_id, socket_id = current_user.id, current_user.organization_id, uuid.uuid4().hex
+    db.session.remove()  # an idle socket holds no database connection: release it before any wait
     conn, channel = Connection(ws), f"user:{user_id}"
     # listen before becoming eligible, so no ring is published into the void
     bus.hub().subscribe(channel, conn)
     presence.touch(user_id, org_id, socket_id)
     try:
         conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
-        for ring in service.pending_rings(current_user):
+        for ring in service.pending_rings(user_id):
             conn.send_json(ring)
-        db.session.remove()  # an idle socket holds no database connection
+        db.session.remove()
         _serve(ws, conn, lambda: presence.touch(user_id, org_id, socket_id))
     finally:
         bus.hub().unsubscribe(channel, conn)

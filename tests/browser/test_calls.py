@@ -4,8 +4,8 @@ database holds the call and its events. Also: the visitor cancels; nobody answer
 
 import http.server
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import threading
