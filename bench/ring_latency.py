@@ -89,7 +89,8 @@ def start_web(env: dict):
     from tests.conftest import free_port
 
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", *gunicorn_args(), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    cmd = [sys.executable, "-m", "gunicorn", *gunicorn_args(), "-w", "1", "-b", f"127.0.0.1:{port}",
+           "wsgi:app"]
     limits = {"CALL_RATE_LIMIT_PER_IP": "100000 per hour", "CALL_RATE_LIMIT_PER_SITE": "100000 per hour"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env, **limits, "BASE_URL": f"http://127.0.0.1:{port}"},
                             stdout=subprocess.DEVNULL, stderr=open(WORK / f"web-{port}.log", "w"))
@@ -224,13 +225,15 @@ def main():
     _, _, public_key, token, cookies = prepare(env)
     samples = ring_latency(env, public_key, token, cookies)
     expected = CALLS * REPS
-    print(f"ring latency, {REPS} reps on 2 processes, {CALLS} calls: {len(samples)}/{expected} rings received")
+    print(f"ring latency, {REPS} reps on 2 processes, {CALLS} calls: "
+          f"{len(samples)}/{expected} rings received")
     print(f"  p50 {statistics.median(samples):.1f} ms   p99 {percentile(samples, 99):.1f} ms   "
           f"max {max(samples):.1f} ms   (target p99 <= 100 ms)")
     before, after, threads, alive = idle_memory(env, cookies)
     per = (after - before) / IDLE_SOCKETS
     print(f"idle rep sockets on 1 process: {alive}/{IDLE_SOCKETS} held open, {threads} threads")
-    print(f"  RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB: {per / 1024:.1f} KiB per idle connection")
+    print(f"  RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB: "
+          f"{per / 1024:.1f} KiB per idle connection")
 
 
 if __name__ == "__main__":
