@@ -209,3 +209,34 @@ def test_a_visitor_who_blocks_the_camera_is_told_what_to_do(visitor, customer_si
     expect(visitor.get_by_role("button", name="Call with audio only")).to_be_visible()
     assert the_call() is None
     json.dumps(visitor.evaluate("window.widgetEvents"))  # the page kept working
+
+
+def test_first_accept_wins_and_the_other_rep_sees_who_took_it(rep_page, browser, live_server, admin,
+                                                               visitor, customer_site):
+    from tests.conftest import make_member
+
+    ana = make_member(admin.organization_id, "ana@acme.example.com", "rep", "Ana")
+    ana.available = True
+    db.session.commit()
+    context = browser.new_context(base_url=live_server)
+    ana_page = context.new_page()
+    ana_page.goto("/login")
+    ana_page.get_by_label("Email").fill(ana.email)
+    ana_page.get_by_label("Password").fill(PASSWORD)
+    ana_page.get_by_role("button", name="Log in").click()
+    expect(ana_page.locator("#call-alerts")).to_have_attribute("data-state", "connected")
+
+    _, url = customer_site
+    visitor.goto(url)
+    visitor.get_by_role("button", name="Talk to us live").click()
+    rex_alert = rep_page.get_by_role("alertdialog", name="Incoming call")
+    ana_alert = ana_page.get_by_role("alertdialog", name="Incoming call")
+    expect(rex_alert).to_be_visible()
+    expect(ana_alert).to_be_visible()
+    ana_alert.get_by_role("button", name="Accept").click()
+    ana_page.wait_for_url("**/calls/*/live")
+    expect(rex_alert).to_contain_text("Taken by Ana.")
+    expect(rex_alert.get_by_role("button", name="Accept")).to_have_count(0)
+    expect(visitor.get_by_role("button", name="Hang up")).to_be_visible()
+    assert the_call().accepted_by_id == ana.id
+    context.close()
