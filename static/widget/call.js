@@ -418,6 +418,9 @@
         connection: function (state) { self.connection(state); },
         ended: function (status, reason) { self.ended(status, reason); },
         peerLeft: function () { if (self.statusLine) self.statusLine.textContent = "Reconnecting…"; },
+        socket: function (state) {
+          if (state === "refused") self.failed("This call expired. Please start a new one.", "token_expired");
+        },
       },
     }).start();
     ConvercCall.current = this.session;
