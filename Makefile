@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-WEB_THREADS ?= 64
+WEB_THREADS ?= 1100
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export FLASK_APP := wsgi
 

@@ -42,10 +42,25 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import api, auth, availability, dashboard, integrations, recordings, sites, team, webhooks
+    from app import (
+        api,
+        auth,
+        availability,
+        calls,
+        contacts,
+        dashboard,
+        integrations,
+        realtime,
+        recordings,
+        sites,
+        team,
+        webhooks,
+    )
 
-    for package in (auth, dashboard, team, sites, availability, integrations, webhooks, api, recordings):
+    for package in (auth, dashboard, team, sites, availability, calls, contacts, realtime,
+                    integrations, webhooks, api, recordings):
         app.register_blueprint(package.bp)
+    app.register_blueprint(calls.visitor_bp)
     app.register_blueprint(recordings.public_bp)
 
 

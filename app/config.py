@@ -15,7 +15,7 @@ def _bool(name: str, default: bool = False) -> bool:
 
 
 def _list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return [item for item in os.environ.get(name, "").replace(",", " ").split() if item]
 
 
 def _database_url() -> str:
@@ -68,6 +68,17 @@ def from_env() -> dict:
         "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),
         # longest a cached "who is available" answer is kept (it also ends when an interval does)
         "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "30")),
+        # live calls: abuse limits (Flask-Limiter syntax) and how long a call token opens the call socket
+        "CALL_RATE_LIMIT_PER_IP": os.environ.get("CALL_RATE_LIMIT_PER_IP", "5 per hour"),
+        "CALL_RATE_LIMIT_PER_SITE": os.environ.get("CALL_RATE_LIMIT_PER_SITE", "300 per hour"),
+        "CALL_TOKEN_TTL_SECONDS": int(os.environ.get("CALL_TOKEN_TTL_SECONDS", "1800")),
+        # ICE servers for WebRTC: space/comma separated URLs; TURN credentials static or coturn REST
+        "ICE_STUN_URLS": _list("ICE_STUN_URLS"),
+        "ICE_TURN_URLS": _list("ICE_TURN_URLS"),
+        "ICE_TURN_USERNAME": os.environ.get("ICE_TURN_USERNAME", ""),
+        "ICE_TURN_CREDENTIAL": os.environ.get("ICE_TURN_CREDENTIAL", ""),
+        "ICE_TURN_SECRET": os.environ.get("ICE_TURN_SECRET", ""),
+        "ICE_TURN_TTL_SECONDS": int(os.environ.get("ICE_TURN_TTL_SECONDS", "86400")),
         **_recordings(),
     }
 
@@ -100,4 +111,6 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # flask-sock: ping every socket so a vanished client is noticed and its presence dropped
+    "SOCK_SERVER_OPTIONS": {"ping_interval": 25},
 }

@@ -13,6 +13,10 @@ trap 'kill $WORKER $CRON 2>/dev/null || true' EXIT INT TERM
 
 "$BIN/python" scripts/banner.py "$HOST" "$PORT"
 
-# gthread: each websocket holds one thread of the pool, so flask-sock works without monkey-patching.
-"$BIN/gunicorn" -k gthread --threads "$THREADS" -w "${WEB_CONCURRENCY:-2}" \
+# gthread: each websocket holds one thread of the pool, so flask-sock works without monkey-patching
+# (psycopg, redis-py and SQLAlchemy stay plain blocking code). An idle rep socket costs two mostly
+# sleeping threads (~80 KiB, measured by bench/), so a process holds 1,000+ dashboards: --threads
+# bounds open sockets plus requests in flight; --worker-connections must exceed it (gunicorn counts both).
+"$BIN/gunicorn" -k gthread --threads "$THREADS" --worker-connections "${WEB_CONNECTIONS:-2000}" \
+  -w "${WEB_CONCURRENCY:-2}" \
   -b "$HOST:$PORT" --access-logfile - wsgi:app

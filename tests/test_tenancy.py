@@ -1,11 +1,10 @@
 """Every dashboard route, walked as a user of another organization, leaks nothing."""
 
-import uuid
 
 import pytest
 
 from app.extensions import db
-from app.models import DateOverride, Invite
+from app.models import Call, Contact, DateOverride, Invite
 from app.models.base import utcnow
 from app.recordings.service import start_recording
 from app.sites.service import create_site
@@ -20,14 +19,20 @@ def victim(admin, rep):
                     token_hash="x" * 64, expires_at=utcnow().replace(year=2100))
     override = DateOverride(organization_id=admin.organization_id, user_id=rep.id,
                             day=utcnow().date(), intervals=[])
-    db.session.add_all([invite, override])
-    recording = start_recording(uuid.uuid4(), admin.organization_id, "notice", visitor_name="Secret Visitor")
+    contact = Contact(organization_id=admin.organization_id, fingerprint="fp-secret",
+                      email="secret-visitor@acme.example.com", name="Secret Visitor")
+    call = Call(organization_id=admin.organization_id, site_id=site.id, contact=contact,
+                visitor_fingerprint="fp-secret", status="requested")
+    db.session.add_all([invite, override, contact, call])
+    db.session.flush()
+    recording = start_recording(call.id, admin.organization_id, "notice", visitor_name="Secret Visitor")
     db.session.commit()
     hooks = _webhook_objects(admin.organization_id)
     return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "override_id": override.id,
-            "call_id": recording.call_id, "recording_id": recording.id, **hooks,
+            "call_id": call.id, "contact_id": contact.id, "recording_id": recording.id, **hooks,
             "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com",
-                         "https://secret-hook.example.com/in", "Secret CRM key"]}
+                         "https://secret-hook.example.com/in", "Secret CRM key",
+                         "secret-visitor@acme.example.com", "Secret Visitor"]}
 
 
 def _webhook_objects(org_id) -> dict:

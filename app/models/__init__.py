@@ -2,6 +2,7 @@
 
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.availability import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule
+from app.models.calls import Call, CallEvent, Contact
 from app.models.events import Event
 from app.models.recordings import Recording, RecordingChunk, RecordingTrack
 from app.models.sites import Site
@@ -9,7 +10,8 @@ from app.models.webhooks import ApiKey, WebhookAttempt, WebhookDelivery, Webhook
 from app.models.widget import WidgetSettings
 
 __all__ = [
-    "ROLES", "ApiKey", "BusyBlock", "BusySync", "DateOverride", "DefaultSchedule", "Event",
-    "Invite", "Organization", "Recording", "RecordingChunk", "RecordingTrack", "RepSchedule",
-    "Site", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WidgetSettings",
+    "ROLES", "ApiKey", "BusyBlock", "BusySync", "Call", "CallEvent", "Contact", "DateOverride",
+    "DefaultSchedule", "Event", "Invite", "Organization", "Recording", "RecordingChunk",
+    "RecordingTrack", "RepSchedule", "Site", "User", "WebhookAttempt", "WebhookDelivery",
+    "WebhookEndpoint", "WidgetSettings",
 ]

@@ -34,7 +34,9 @@ def start_server(settings, port=None, extra_env=None):
            "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
            "BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "32", "-w", "1",
+        # the worker setup of scripts/run.sh (each websocket holds a thread)
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "1100",
+         "--worker-connections", "2000", "-w", "1", "--graceful-timeout", "5",
          "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -1,0 +1,122 @@
+"""The dashboard's calls: history, a call's timeline, and the rep's accept/decline/call screen."""
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.calls import bp, service
+from app.calls.forms import CallFilterForm
+from app.calls.ice import ice_servers
+from app.calls.tokens import sign_call_token
+from app.extensions import db
+from app.htmx import render
+from app.models import Call, CallEvent, Event, Site, User
+from app.tenancy import org_get_or_404, org_list, org_select
+
+PER_PAGE = 25
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/calls")
+@login_required
+def index():
+    """Every call of the organization, newest first, filtered and paginated."""
+    form = _filter_form()
+    query = _filtered(org_select(Call), form).order_by(Call.requested_at.desc())
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render("calls/index.html", "calls/_list.html", form=form, calls=page, args=args)
+
+
+def _filter_form() -> CallFilterForm:
+    form = CallFilterForm(request.args)
+    form.site.choices += [(str(s.id), s.domain) for s in org_list(Site, Site.domain)]
+    form.rep.choices += [(str(u.id), u.name) for u in org_list(User, User.name)]
+    form.validate()
+    return form
+
+
+def _filtered(query, form: CallFilterForm):
+    """Apply each filter whose value is valid; a bad value is shown as an error, not a 500."""
+    if form.status.data and not form.status.errors:
+        query = query.where(Call.status == form.status.data)
+    if form.site.data and not form.site.errors:
+        query = query.where(Call.site_id == uuid.UUID(form.site.data))
+    if form.rep.data and not form.rep.errors:
+        query = query.where(Call.accepted_by_id == uuid.UUID(form.rep.data))
+    if form.date_from.data and not form.date_from.errors:
+        query = query.where(Call.requested_at >= datetime.combine(form.date_from.data, time.min, UTC))
+    if form.date_to.data and not form.date_to.errors:
+        end = datetime.combine(form.date_to.data, time.min, UTC) + timedelta(days=1)
+        query = query.where(Call.requested_at < end)
+    return query
+
+
+@bp.get("/calls/<uuid:call_id>")
+@login_required
+def show(call_id):
+    """A call: its contact, the visitor's answers and the timeline of its events."""
+    call = org_get_or_404(Call, call_id)
+    events = db.session.scalars(
+        sa.select(Event).join(CallEvent, CallEvent.event_id == Event.id)
+        .where(CallEvent.call_id == call.id).order_by(Event.created_at, Event.type.desc())
+    ).all()
+    return render_template("calls/show.html", call=call, events=events,
+                           answers=service.answer_lines(call.answers), place=service.place)
+
+
+@bp.post("/calls/<uuid:call_id>/accept")
+@login_required
+def accept(call_id):
+    """Take the call: the first rep wins, the others see who took it."""
+    call = org_get_or_404(Call, call_id)
+    try:
+        service.accept(call.id, current_user)
+    except service.CallError as e:
+        if wants_json():
+            return jsonify({"error": {"code": e.code, "message": e.message}}), e.status
+        flash(e.message)
+        return redirect(url_for("calls.show", call_id=call_id), 303)
+    live = url_for("calls.live", call_id=call_id)
+    return jsonify({"url": live}) if wants_json() else redirect(live, 303)
+
+
+@bp.post("/calls/<uuid:call_id>/decline")
+@login_required
+def decline(call_id):
+    """Not this one: stop this rep's ringing (all their tabs)."""
+    call = org_get_or_404(Call, call_id)
+    service.decline(call.id, current_user)
+    return ("", 204) if wants_json() else redirect(url_for("calls.index"), 303)
+
+
+@bp.get("/calls/<uuid:call_id>/live")
+@login_required
+def live(call_id):
+    """The call screen: video beside the visitor's answers, contact and location."""
+    call = org_get_or_404(Call, call_id)
+    if call.status != "accepted" or call.accepted_by_id != current_user.id:
+        return redirect(url_for("calls.show", call_id=call_id))
+    token = sign_call_token(call.id, "rep", current_user.id)
+    socket_url = url_for("realtime.call_socket", token=token, _external=True)
+    return render_template(
+        "calls/live.html", call=call, answers=service.answer_lines(call.answers), place=service.place,
+        socket_url=socket_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1),
+        ice=ice_servers(f"rep-{current_user.id}"),
+    )
+
+
+@bp.post("/calls/<uuid:call_id>/hangup")
+@login_required
+def hangup(call_id):
+    """The rep hangs up: call.ended, and the visitor's screen says so."""
+    call = org_get_or_404(Call, call_id)
+    service.end(call.id, "rep_hung_up")
+    return ("", 204) if wants_json() else redirect(url_for("calls.show", call_id=call_id), 303)

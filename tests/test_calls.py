@@ -1,0 +1,419 @@
+"""The call lifecycle: requests, the ring, first-accept-wins, cancel, timeout, hang-up, events."""
+
+import json
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from app.calls import service
+from app.calls.payload import event_data
+from app.calls.tokens import load_call_token
+from app.extensions import db
+from app.models import Call, CallEvent, Contact, Event
+from app.realtime import presence
+from tests.calls_support import ANSWERS, call_body, go_online, make_site
+from tests.conftest import make_member
+
+# the envelope of the seed's "Events & Payload" (002_…), as published
+SEED_EXAMPLE = {
+    "id": "event-uuid", "type": "call.ended", "createdAt": "2024-01-02T00:00:00.000Z",
+    "organizationId": "org-uuid",
+    "data": {
+        "call": {"id": "call-uuid", "status": "ended", "mediaType": "video",
+                 "requestedAt": "2024-01-02T00:00:00.000Z", "acceptedAt": "2024-01-02T00:00:10.000Z",
+                 "endedAt": "2024-01-02T00:00:35.000Z", "acceptedBy": "user-uuid",
+                 "sessionId": "session-uuid",
+                 "siteId": "site-uuid", "visitorFingerprint": "fp", "qualificationFlowId": None},
+        "contact": {"identityId": "identity-uuid", "fingerprint": "fp", "email": "visitor@example.com",
+                    "phone": "+1 512 555 0100", "name": "Visitor Name",
+                    "lastSeenAt": "2024-01-02T00:00:00.000Z",
+                    "location": {"city": "Austin", "region": "TX", "country": "United States",
+                                 "countryCode": "US", "timezone": "America/Chicago", "latitude": 30.2672,
+                                 "longitude": -97.7431}},
+        "qualificationAnswers": ANSWERS,
+        "transcript": None,
+        "recording": {"available": False, "videoUrl": None, "audioUrl": None, "expiresInSeconds": None},
+    },
+}
+ISO_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
+
+
+@pytest.fixture
+def site(admin):
+    return make_site(admin.organization_id, ring_timeout_seconds=30)
+
+
+@pytest.fixture
+def reps(admin):
+    """Two reps with a dashboard open and Available on."""
+    ana = make_member(admin.organization_id, "ana@acme.example.com", "rep", "Ana")
+    bob = make_member(admin.organization_id, "bob@acme.example.com", "rep", "Bob")
+    go_online(ana)
+    go_online(bob)
+    return ana, bob
+
+
+@pytest.fixture
+def listen(app):
+    """Subscribe to realtime channels the way a web process does, and collect what arrives."""
+    pubsubs = []
+
+    def subscribe(*channels):
+        pubsub = app.extensions["redis"].pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(*["rt:" + c for c in channels])
+        pubsubs.append(pubsub)
+
+        def messages(wait=0.5):
+            out, deadline = [], time.monotonic() + wait
+            while time.monotonic() < deadline:
+                m = pubsub.get_message(timeout=0.05)
+                if m:
+                    out.append((m["channel"].decode()[3:], json.loads(m["data"])))
+            return out
+        return messages
+
+    yield subscribe
+    for p in pubsubs:
+        p.close()
+
+
+def request(client, site, **extra):
+    return client.post("/widget/calls", json=call_body(site, **extra),
+                       headers={"Origin": "https://shop.example.com"})
+
+
+def events_of(call_id) -> list[str]:
+    return list(db.session.scalars(
+        sa.select(Event.type).join(CallEvent, CallEvent.event_id == Event.id)
+        .where(CallEvent.call_id == call_id).order_by(Event.created_at, Event.type.desc())))
+
+
+def test_request_records_call_requested_and_rings_only_eligible_reps(client, site, reps, admin, listen):
+    ana, bob = reps
+    offline = make_member(admin.organization_id, "otto@acme.example.com", "rep", "Otto")
+    offline.available = True  # available, but no dashboard open
+    unavailable = make_member(admin.organization_id, "una@acme.example.com", "rep", "Una")
+    go_online(unavailable, available=False)
+    messages = listen(*[f"user:{u.id}" for u in (ana, bob, offline, unavailable)])
+
+    response = request(client, site)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["call"]["status"] == "requested" and body["call"]["ringTimeoutSeconds"] == 30
+    assert body["socketUrl"].startswith("ws://converc.test/realtime/call?token=")
+    assert load_call_token(body["token"])["s"] == "visitor"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    rings = messages()
+    assert sorted(channel for channel, _ in rings) == sorted([f"user:{ana.id}", f"user:{bob.id}"])
+    ring = rings[0][1]
+    assert ring["type"] == "ring" and ring["call"]["id"] == body["call"]["id"]
+    assert ring["call"]["contact"]["name"] == "Vera Visitor"
+    assert ring["call"]["answers"] == [{"question": "Company size", "answer": "11-50"}]
+    assert ring["call"]["pageUrl"] == "https://shop.example.com/pricing"
+    call = db.session.get(Call, service.as_uuid(body["call"]["id"]))
+    assert call.status == "requested" and call.answers == ANSWERS
+    assert events_of(call.id) == ["call.requested"]
+
+
+def test_the_envelope_matches_the_seed_example(client, site, reps, app):
+    app.config["COUNTRY_HEADER"] = "CF-IPCountry"
+    response = client.post("/widget/calls", json=call_body(site), headers={"CF-IPCountry": "US"})
+    call = db.session.get(Call, service.as_uuid(response.get_json()["call"]["id"]))
+    service.accept(call.id, reps[0])
+    service.end(call.id, "rep_hung_up")
+    events = db.session.scalars(sa.select(Event).order_by(Event.created_at)).all()
+    assert [e.type for e in events] == ["call.requested", "call.accepted", "call.ended"]
+    ended = events[-1].envelope()
+
+    def same_shape(ours, seed, path="envelope"):
+        assert type(ours) is type(seed) or seed is None or ours is None, path
+        if isinstance(seed, dict):
+            assert set(ours) == set(seed), f"{path}: {set(ours) ^ set(seed)}"
+            for key in seed:
+                if seed[key] is not None and ours[key] is not None:
+                    same_shape(ours[key], seed[key], f"{path}.{key}")
+    same_shape(ended, SEED_EXAMPLE)
+    data = ended["data"]
+    assert data["call"]["status"] == "ended" and data["call"]["acceptedBy"] == str(reps[0].id)
+    assert data["call"]["siteId"] == str(site.id) and data["call"]["visitorFingerprint"] == "fp-visitor-1"
+    for stamp in (ended["createdAt"], data["call"]["requestedAt"], data["call"]["acceptedAt"],
+                  data["call"]["endedAt"], data["contact"]["lastSeenAt"]):
+        assert __import__("re").match(ISO_Z, stamp), stamp
+    assert data["contact"]["email"] == "vera@example.org" and data["contact"]["phone"] == "+1 512 555 0100"
+    assert data["contact"]["location"]["countryCode"] == "US"
+    assert data["qualificationAnswers"] == ANSWERS
+    assert data["transcript"] is None and data["recording"] == SEED_EXAMPLE["data"]["recording"]
+    requested = events[0].data
+    assert requested["call"]["status"] == "requested" and requested["call"]["acceptedAt"] is None
+
+
+def test_contact_location_is_null_without_geo_data_and_phone_null_unless_shared(client, site, reps):
+    body = call_body(site, contact={"name": "No Phone", "email": "np@example.org"})
+    client.post("/widget/calls", json=body)
+    data = db.session.scalar(sa.select(Event)).data
+    assert data["contact"]["location"] is None and data["contact"]["phone"] is None
+
+
+def test_a_contact_is_reused_across_calls_of_the_same_visitor(client, site, reps):
+    first = request(client, site).get_json()
+    service.cancel(service.as_uuid(first["call"]["id"]))
+    request(client, site, contact={"name": "Vera V.", "email": None, "phone": None})
+    contacts = db.session.scalars(sa.select(Contact)).all()
+    assert len(contacts) == 1
+    assert contacts[0].name == "Vera V." and contacts[0].email == "vera@example.org"
+    assert len(contacts[0].calls) == 2
+
+
+def test_two_reps_accepting_at_once_yield_exactly_one_winner(make_app, site, reps, admin):
+    call = service.request_call(site, fingerprint="fp-race", qualification={"answers": []})
+    app = make_app()
+    results, barrier = {}, threading.Barrier(len(reps))
+
+    def try_accept(rep_id):
+        with app.app_context():
+            rep = db.session.get(type(reps[0]), rep_id)
+            barrier.wait()
+            try:
+                results[rep_id] = service.accept(call.id, rep).accepted_by_id
+            except service.CallError as e:
+                results[rep_id] = e.code
+
+    threads = [threading.Thread(target=try_accept, args=(r.id,)) for r in reps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [v for v in results.values() if v != "call_accepted"]
+    assert len(results) == 2 and len(winners) == 1
+    db.session.expire_all()
+    assert db.session.get(Call, call.id).accepted_by_id == winners[0]
+    assert events_of(call.id) == ["call.requested", "call.accepted"]
+
+
+@pytest.mark.parametrize("rival", ["cancel", "miss"])
+def test_accept_racing_cancel_or_timeout_has_one_outcome(make_app, site, reps, rival):
+    call = service.request_call(site, fingerprint=f"fp-{rival}", qualification={"answers": []})
+    app = make_app()
+    outcome, barrier = {}, threading.Barrier(2)
+
+    def accept():
+        with app.app_context():
+            rep = db.session.get(type(reps[0]), reps[0].id)
+            barrier.wait()
+            try:
+                outcome["accept"] = service.accept(call.id, rep).status
+            except service.CallError as e:
+                outcome["accept"] = e.code
+
+    def other():
+        with app.app_context():
+            barrier.wait()
+            moved = getattr(service, rival)(call.id)
+            outcome[rival] = moved.status if moved else None
+
+    threads = [threading.Thread(target=accept), threading.Thread(target=other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    db.session.expire_all()
+    final = db.session.get(Call, call.id).status
+    expected_status = {"cancel": "canceled", "miss": "missed"}[rival]
+    if outcome["accept"] == "accepted":
+        assert outcome[rival] is None and final == "accepted"
+        assert events_of(call.id) == ["call.requested", "call.accepted"]
+    else:
+        assert outcome["accept"] == f"call_{expected_status}" and final == expected_status
+        assert events_of(call.id) == ["call.requested", f"call.{rival.replace('miss', 'missed')}"
+                                      .replace("cancel", "canceled"), "call.ended"]
+
+
+def test_late_accept_after_cancel_is_refused_cleanly(client, auth, site, reps, admin, listen):
+    body = request(client, site).get_json()
+    call_id = body["call"]["id"]
+    messages = listen(f"user:{reps[0].id}", f"user:{reps[1].id}")
+    assert client.post(f"/widget/calls/{call_id}/cancel", json={"token": body["token"]}).status_code == 200
+    assert sorted(m["status"] for _, m in messages()) == ["canceled", "canceled"]
+    auth.login(reps[0].email)
+    response = auth.post(f"/calls/{call_id}/accept", headers={"Accept": "application/json"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "call_canceled"
+    assert events_of(service.as_uuid(call_id)) == ["call.requested", "call.canceled", "call.ended"]
+    call = db.session.get(Call, service.as_uuid(call_id))
+    assert call.status == "canceled" and call.ended_at is not None and call.end_reason == "canceled"
+
+
+def test_accept_through_the_dashboard_tells_the_other_rep_and_the_visitor(client, auth, site, reps, listen):
+    body = request(client, site).get_json()
+    call_id = body["call"]["id"]
+    messages = listen(f"user:{reps[1].id}", f"call:{call_id}:visitor")
+    auth.login(reps[0].email)
+    response = auth.post(f"/calls/{call_id}/accept", headers={"Accept": "application/json"})
+    assert response.status_code == 200 and response.get_json()["url"] == f"/calls/{call_id}/live"
+    got = dict(messages())
+    assert got[f"user:{reps[1].id}"] == {"type": "call-update", "callId": call_id, "status": "accepted",
+                                         "acceptedById": str(reps[0].id), "acceptedBy": "Ana"}
+    assert got[f"call:{call_id}:visitor"] == {"type": "accepted", "rep": {"name": "Ana"}}
+    live = client.get(f"/calls/{call_id}/live")
+    html = live.get_data(as_text=True)
+    assert live.status_code == 200 and "Vera Visitor" in html and "11-50" in html
+    token = html.split("token=", 1)[1].split('"', 1)[0]
+    assert load_call_token(token)["s"] == "rep"
+
+
+def test_the_server_misses_the_call_at_the_ring_timeout_with_a_real_worker(app, admin, reps):
+    from rq import SimpleWorker
+
+    site = make_site(admin.organization_id, "quick.example.com", ring_timeout_seconds=1)
+    call = service.request_call(site, fingerprint="fp-timeout", qualification={"answers": []})
+    SimpleWorker(["default"], connection=app.extensions["redis"]).work(burst=True, with_scheduler=True)
+    assert db.session.get(Call, call.id).status == "requested"  # not yet due
+    time.sleep(1.2)
+    SimpleWorker(["default"], connection=app.extensions["redis"]).work(burst=True, with_scheduler=True)
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert call.status == "missed" and call.end_reason == "missed"
+    assert events_of(call.id) == ["call.requested", "call.missed", "call.ended"]
+
+
+def test_nobody_online_misses_at_once_so_the_widget_offers_the_calendar(client, site, admin):
+    body = request(client, site).get_json()
+    assert body["call"]["status"] == "missed"
+    call = db.session.get(Call, service.as_uuid(body["call"]["id"]))
+    assert call.end_reason == "no_one_available"
+
+
+def test_every_rung_rep_declining_misses_the_call(client, auth, site, reps):
+    call_id = request(client, site).get_json()["call"]["id"]
+    auth.login(reps[0].email)
+    assert auth.post(f"/calls/{call_id}/decline", headers={"Accept": "application/json"}).status_code == 204
+    assert db.session.get(Call, service.as_uuid(call_id)).status == "requested"
+    auth.logout()
+    auth.login(reps[1].email)
+    auth.post(f"/calls/{call_id}/decline")
+    db.session.expire_all()
+    assert db.session.get(Call, service.as_uuid(call_id)).status == "missed"
+
+
+def test_pending_rings_are_shown_again_except_declined(app, site, reps):
+    call = service.request_call(site, fingerprint="fp-pending", qualification={"answers": []})
+    assert [r["call"]["id"] for r in service.pending_rings(reps[0].id)] == [str(call.id)]
+    service.decline(call.id, reps[0])
+    assert service.pending_rings(reps[0].id) == []
+    assert len(service.pending_rings(reps[1].id)) == 1
+
+
+def test_visitor_hangs_up_with_the_call_token_only(client, site, reps):
+    body = request(client, site).get_json()
+    call_id = body["call"]["id"]
+    service.accept(service.as_uuid(call_id), reps[0])
+    other = request(client, site, fingerprint="fp-other").get_json()
+    assert client.post(f"/widget/calls/{call_id}/hangup", json={"token": other["token"]}).status_code == 404
+    assert client.post(f"/widget/calls/{call_id}/hangup", json={}).status_code == 404
+    # sendBeacon sends text/plain
+    response = client.post(f"/widget/calls/{call_id}/hangup", data=json.dumps({"token": body["token"]}),
+                           content_type="text/plain;charset=UTF-8")
+    assert response.status_code == 200 and response.get_json()["call"]["status"] == "ended"
+    call = db.session.get(Call, service.as_uuid(call_id))
+    assert call.end_reason == "visitor_hung_up" and call.duration_seconds is not None
+
+
+def test_a_socket_that_never_comes_back_ends_the_call(app, site, reps):
+    call = service.request_call(site, fingerprint="fp-gone", qualification={"answers": []})
+    service.side_joined(call.id, "visitor", "s1")
+    assert service.abandon_check(call.id, "visitor") is None  # still here
+    service.side_left(call.id, "visitor", "s1")
+    assert service.abandon_check(call.id, "visitor").status == "canceled"
+    call2 = service.request_call(site, fingerprint="fp-gone-2", qualification={"answers": []})
+    service.accept(call2.id, reps[0])
+    assert service.abandon_check(call2.id, "rep").end_reason == "disconnected"
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ({"publicKey": "pk_nope"}, 404, "site_not_found"),
+    ({"qualificationToken": "forged"}, 400, "invalid_qualification"),
+    ({"fingerprint": ""}, 400, "invalid_input"),
+    ({"fingerprint": "x" * 500}, 400, "invalid_input"),
+    ({"mediaType": "hologram"}, 400, "invalid_input"),
+    ({"contact": "not an object"}, 400, "invalid_input"),
+])
+def test_bad_requests_get_the_documented_json_error(client, site, change, status, code):
+    response = client.post("/widget/calls", json=call_body(site, **change))
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code and response.get_json()["error"]["message"]
+
+
+def test_a_token_for_another_site_is_refused(client, site, admin):
+    other = make_site(admin.organization_id, "other.example.com")
+    body = call_body(site)
+    body["publicKey"] = other.public_key
+    assert client.post("/widget/calls", json=body).get_json()["error"]["code"] == "invalid_qualification"
+
+
+def test_one_open_request_per_visitor_and_paused_sites(client, site, reps, admin):
+    assert request(client, site).status_code == 201
+    second = request(client, site)
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "call_in_progress"
+    assert request(client, site, fingerprint="fp-someone-else").status_code == 201
+    paused = make_site(admin.organization_id, "paused.example.com", paused=True)
+    response = request(client, paused)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "calls_paused"
+
+
+def _post_from(client, site, ip, fingerprint):
+    return client.post("/widget/calls", json=call_body(site, fingerprint=fingerprint),
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_call_requests_are_rate_limited_per_ip(make_app, admin):
+    app = make_app(CALL_RATE_LIMIT_PER_IP="2 per hour", CALL_RATE_LIMIT_PER_SITE="100 per hour")
+    with app.app_context():
+        site = make_site(admin.organization_id, "limited.example.com")
+        client = app.test_client()
+        codes = [_post_from(client, site, "203.0.113.7", f"fp-{i}").status_code for i in range(3)]
+        assert codes == [201, 201, 429]
+        limited = _post_from(client, site, "203.0.113.7", "fp-x")
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+        assert limited.get_json()["error"]["code"] == "rate_limited"
+        assert _post_from(client, site, "198.51.100.9", "fp-y").status_code == 201
+
+
+def test_call_requests_are_rate_limited_per_site(make_app, admin):
+    app = make_app(CALL_RATE_LIMIT_PER_IP="100 per hour", CALL_RATE_LIMIT_PER_SITE="2 per hour")
+    with app.app_context():
+        site = make_site(admin.organization_id, "busy.example.com")
+        other = make_site(admin.organization_id, "calm.example.com")
+        client = app.test_client()
+        codes = [_post_from(client, site, f"198.51.100.{i}", f"fp-{i}").status_code for i in range(3)]
+        assert codes == [201, 201, 429]
+        assert _post_from(client, other, "198.51.100.50", "fp-other").status_code == 201
+
+
+def test_preflight_allows_any_customer_origin(client):
+    response = client.options("/widget/calls", headers={
+        "Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_presence_follows_sockets(app, rep):
+    assert not presence.is_online(rep.id)
+    presence.touch(rep.id, rep.organization_id, "a")
+    presence.touch(rep.id, rep.organization_id, "b")
+    presence.leave(rep.id, rep.organization_id, "a")
+    assert presence.is_online(rep.id) and rep.id in presence.online_user_ids(rep.organization_id)
+    presence.leave(rep.id, rep.organization_id, "b")
+    assert not presence.is_online(rep.id) and presence.online_user_ids(rep.organization_id) == set()
+
+
+def test_event_data_for_a_call_without_contact_or_site(app, admin):
+    call = Call(organization_id=admin.organization_id, visitor_fingerprint="fp", status="requested")
+    db.session.add(call)
+    db.session.flush()
+    data = event_data(call)
+    assert data["contact"] is None and data["call"]["siteId"] is None

@@ -1,0 +1,184 @@
+"""Realtime across processes: two gunicorn servers on one database and one Redis; the rep's
+socket is on one, the visitor on the other, and the call still rings, connects and ends."""
+
+import json
+import re
+import subprocess
+
+import pytest
+import requests
+import sqlalchemy as sa
+from simple_websocket import Client, ConnectionClosed
+
+from app.calls import service
+from app.extensions import db
+from app.models import Call, CallEvent, Event
+from app.realtime import presence
+from tests.browser.conftest import start_server
+from tests.calls_support import call_body, make_site
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def two_servers(app, settings):
+    servers = [start_server(settings), start_server(settings)]
+    yield [url for _, url in servers]
+    for proc, _ in servers:
+        stop(proc)
+
+
+def stop(proc):
+    # open websockets would hold a graceful shutdown for gunicorn's whole graceful timeout
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def ws_url(http_url: str) -> str:
+    return http_url.replace("http://", "ws://", 1)
+
+
+def logged_in(base: str, email: str) -> requests.Session:
+    session = requests.Session()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get(base + "/login").text).group(1)
+    session.post(base + "/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+    session.headers["X-CSRFToken"] = token
+    return session
+
+
+def connect(url: str, **kwargs) -> Client:
+    ws = Client.connect(url, **kwargs)
+    # simple_websocket's client leaves frames that arrive with the handshake response unread until
+    # more data comes (browsers do not): a ping makes the server answer, so they get read
+    ws.send(json.dumps({"type": "ping"}))
+    return ws
+
+
+def rep_socket(base: str, session: requests.Session, origin=None) -> Client:
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    return connect(ws_url(base) + "/realtime/rep", headers={"Cookie": cookie, "Origin": origin or base})
+
+
+def next_message(ws: Client, type_: str, timeout=5.0) -> dict:
+    """The next message of this type (heartbeat replies and other noise are skipped)."""
+    while True:
+        raw = ws.receive(timeout=timeout)
+        assert raw is not None, f"no {type_} message within {timeout}s"
+        message = json.loads(raw)
+        if message["type"] == type_:
+            return message
+
+
+def wait_online(user_id, timeout=5.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not presence.is_online(user_id):
+        assert time.monotonic() < deadline, "the rep never came online"
+        time.sleep(0.05)
+
+
+def test_a_call_rings_connects_and_ends_across_two_processes(two_servers, admin, rep):
+    server_a, server_b = two_servers
+    site = make_site(admin.organization_id, "shop.example.com")
+    rep.available = True
+    db.session.commit()
+    session = logged_in(server_a, rep.email)
+    rep_ws = rep_socket(server_a, session)
+    assert next_message(rep_ws, "hello")["heartbeatSeconds"] > 0
+    assert presence.is_online(rep.id)
+
+    created = requests.post(server_b + "/widget/calls", json=call_body(site))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    ring = next_message(rep_ws, "ring")
+    assert ring["call"]["id"] == body["call"]["id"] and ring["call"]["contact"]["name"] == "Vera Visitor"
+
+    visitor_ws = connect(body["socketUrl"].replace("http://converc.test", ws_url(server_b)))
+    assert next_message(visitor_ws, "state")["status"] == "requested"
+
+    accepted = session.post(server_a + ring["call"]["acceptUrl"], headers={"Accept": "application/json"})
+    assert accepted.status_code == 200, accepted.text
+    assert next_message(visitor_ws, "accepted")["rep"]["name"] == "Rex Rep"
+
+    live = session.get(server_a + accepted.json()["url"]).text
+    rep_call_url = re.search(r'data-socket-url="([^"]+)"', live).group(1).replace("&amp;", "&")
+    rep_call_ws = connect(rep_call_url)
+    assert next_message(rep_call_ws, "state")["status"] == "accepted"
+    assert next_message(rep_call_ws, "peer-joined")["side"] == "visitor"
+    assert next_message(visitor_ws, "peer-joined")["side"] == "rep"
+
+    # WebRTC signalling is relayed between the processes, both ways
+    visitor_ws.send(json.dumps({"type": "signal", "data": {"sdp": {"type": "offer", "sdp": "v=0 offer"}}}))
+    assert next_message(rep_call_ws, "signal")["data"]["sdp"]["sdp"] == "v=0 offer"
+    rep_call_ws.send(json.dumps({"type": "signal", "data": {"candidate": {"candidate": "c1"}}}))
+    assert next_message(visitor_ws, "signal")["data"] == {"candidate": {"candidate": "c1"}}
+
+    rep_call_ws.send(json.dumps({"type": "hangup"}))
+    assert next_message(visitor_ws, "ended") == {"type": "ended", "status": "ended", "reason": "rep_hung_up"}
+    call = db.session.get(Call, service.as_uuid(body["call"]["id"]))
+    assert call.status == "ended" and call.accepted_by_id == rep.id
+    types = db.session.scalars(sa.select(Event.type).join(CallEvent, CallEvent.event_id == Event.id)
+                               .where(CallEvent.call_id == call.id).order_by(Event.created_at)).all()
+    assert types == ["call.requested", "call.accepted", "call.ended"]
+    for ws in (rep_ws, visitor_ws, rep_call_ws):
+        ws.close()
+
+
+def test_a_ring_still_pending_is_shown_again_after_a_reconnect(two_servers, admin, rep):
+    server_a, server_b = two_servers
+    site = make_site(admin.organization_id, "shop.example.com")
+    rep.available = True
+    db.session.commit()
+    session = logged_in(server_a, rep.email)
+    first = rep_socket(server_a, session)
+    next_message(first, "hello")
+    call_id = requests.post(server_b + "/widget/calls", json=call_body(site)).json()["call"]["id"]
+    assert next_message(first, "ring")["call"]["id"] == call_id
+    first.close()  # a network blip
+
+    again = rep_socket(server_b, session)  # reconnects, this time through the other process
+    next_message(again, "hello")
+    assert next_message(again, "ring")["call"]["id"] == call_id
+    # the visitor gives up: the alert learns it
+    token = service.as_uuid(call_id)
+    service.cancel(token)
+    update = next_message(again, "call-update")
+    assert update == {"type": "call-update", "callId": call_id, "status": "canceled"}
+    again.close()
+
+
+def test_presence_ends_with_the_last_socket(two_servers, rep):
+    import time
+
+    session = logged_in(two_servers[0], rep.email)
+    sockets = [rep_socket(two_servers[0], session), rep_socket(two_servers[1], session)]
+    for ws in sockets:
+        next_message(ws, "hello")
+    sockets[0].close()
+    time.sleep(0.3)
+    assert presence.is_online(rep.id)
+    sockets[1].close()
+    deadline = time.monotonic() + 5
+    while presence.is_online(rep.id):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("case", ["anonymous", "other-origin", "bad-call-token"])
+def test_sockets_refuse_strangers(two_servers, rep, case):
+    base = two_servers[0]
+    if case == "anonymous":
+        ws = Client.connect(ws_url(base) + "/realtime/rep", headers={"Origin": base})
+    elif case == "other-origin":
+        ws = rep_socket(base, logged_in(base, rep.email), origin="https://evil.example.net")
+    else:
+        ws = Client.connect(ws_url(base) + "/realtime/call?token=forged")
+    with pytest.raises(ConnectionClosed):
+        ws.receive(timeout=5)
+        ws.receive(timeout=5)
+    assert ws.close_reason == (4403 if case == "other-origin" else 4401)
+    assert not presence.is_online(rep.id)
