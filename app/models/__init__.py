@@ -3,6 +3,13 @@
 from app.models.accounts import ROLES, Invite, Organization, User
 from app.models.events import Event
 from app.models.sites import Site
-from app.models.widget import WidgetSettings
+from app.models.widget import (
+    QualificationFlow,
+    QualificationOption,
+    QualificationQuestion,
+    WidgetSettings,
+    WidgetTheme,
+)
 
-__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings"]
+__all__ = ["ROLES", "Event", "Invite", "Organization", "Site", "User", "WidgetSettings",
+           "WidgetTheme", "QualificationFlow", "QualificationQuestion", "QualificationOption"]
