@@ -42,9 +42,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, sites, team
+    from app import auth, dashboard, qualifications, sites, team, widget, widget_settings, widget_theme
 
-    for package in (auth, dashboard, team, sites):
+    for package in (auth, dashboard, team, sites, widget, widget_settings, widget_theme, qualifications):
         app.register_blueprint(package.bp)
 
 

@@ -3,7 +3,8 @@
 import pytest
 
 from app.extensions import db
-from app.models import Invite
+from app.models import Invite, QualificationQuestion
+from app.models.widget import flow_for
 from app.models.base import utcnow
 from app.sites.service import create_site
 from tests.conftest import Auth
@@ -16,8 +17,11 @@ def victim(admin, rep):
     invite = Invite(organization_id=admin.organization_id, email="pending@acme.example.com", role="rep",
                     token_hash="x" * 64, expires_at=utcnow().replace(year=2100))
     db.session.add(invite)
+    question = QualificationQuestion(organization_id=admin.organization_id, label="Secret question?",
+                                     flow=flow_for(site))
+    db.session.add(question)
     db.session.commit()
-    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id,
+    return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "question_id": question.id,
             "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com"]}
 
 

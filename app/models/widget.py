@@ -18,7 +18,6 @@ DISQUALIFIED_ACTIONS = ("message", "calendar", "call_anyway")
 
 # Every step of the visitor's flow has its copy; admins edit these on Widget → Theme.
 DEFAULT_COPY = {
-    "badge": "Talk to us live",
     "welcomeTitle": "Talk to our team",
     "start": "Start",
     "next": "Next",
@@ -28,6 +27,8 @@ DEFAULT_COPY = {
     "contactHint": "In case the call drops, we will get back to you.",
     "ready": "You're all set. Someone is ready to talk now.",
     "callNow": "Call now",
+    "videoCall": "Video call",
+    "audioCall": "Audio call",
     "waiting": "Calling our team… someone will pick up in a moment.",
     "connected": "You're connected.",
     "ended": "Thanks for talking with us!",

@@ -1,0 +1,48 @@
+"""The qualification flow: questions in order, each with its options."""
+
+from app.extensions import db
+from app.models.widget import QualificationOption, QualificationQuestion
+
+
+def save_question(flow, question: QualificationQuestion | None, form) -> QualificationQuestion:
+    """Create or update a question from a validated form; its options are replaced by the form's rows."""
+    if question is None:
+        question = QualificationQuestion(organization_id=flow.organization_id,
+                                         position=len(flow.questions) + 1)
+        flow.questions.append(question)
+    question.label = form.label.data.strip()
+    question.type = form.type.data
+    question.required = form.required.data
+    is_number = question.type == "number"
+    question.min_value = form.min_value.data if is_number else None
+    question.max_value = form.max_value.data if is_number else None
+    question.options.clear()
+    if question.has_options:
+        for position, (label, value, disqualifies) in enumerate(form.filled_options(), start=1):
+            question.options.append(QualificationOption(
+                organization_id=flow.organization_id, label=label, value=value,
+                position=position, disqualifies=disqualifies))
+    db.session.flush()
+    return question
+
+
+def renumber(flow) -> None:
+    for position, question in enumerate(sorted(flow.questions, key=lambda q: q.position), start=1):
+        question.position = position
+
+
+def move(question: QualificationQuestion, direction: str) -> None:
+    """Swap a question with its neighbour above or below."""
+    ordered = sorted(question.flow.questions, key=lambda q: q.position)
+    index = ordered.index(question)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, q in enumerate(ordered, start=1):
+        q.position = position
+
+
+def delete(question: QualificationQuestion) -> None:
+    flow = question.flow
+    flow.questions.remove(question)
+    renumber(flow)
