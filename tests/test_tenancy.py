@@ -4,8 +4,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Invite, QualificationQuestion
-from app.models.widget import flow_for
 from app.models.base import utcnow
+from app.models.widget import flow_for
 from app.sites.service import create_site
 from tests.conftest import Auth
 

@@ -53,7 +53,8 @@ class QuestionForm(FlaskForm):
         for entry in self.options.entries:
             label = (entry.form.label.data or "").strip()
             if label:
-                rows.append((label, (entry.form.value.data or "").strip() or label, entry.form.disqualifies.data))
+                value = (entry.form.value.data or "").strip() or label
+                rows.append((label, value, entry.form.disqualifies.data))
         return rows
 
     def load(self, question) -> None:

@@ -2,9 +2,10 @@
 
 import hashlib
 import json
+import uuid
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, jsonify, make_response, request, send_from_directory
+from flask import current_app, jsonify, make_response, request, send_from_directory
 
 from app.availability.service import anyone_available
 from app.extensions import db, limiter
@@ -130,7 +131,7 @@ def config():
 def _config_response(entry: dict):
     config = entry["config"]
     country = visitor_country()
-    available = not config["settings"]["paused"] and anyone_available(entry["organizationId"])
+    available = not config["settings"]["paused"] and anyone_available(uuid.UUID(entry["organizationId"]))
     body = {**config, "availability": {"available": available, "nextAvailableAt": None},
             "visitor": {"country": country},
             "show": country_allowed(entry["countries"], country)}

@@ -43,7 +43,8 @@ def parse_aliases(text: str, site_domain: str) -> list[str]:
 
 class WidgetSettingsForm(FlaskForm):
     badge_label = StringField("Badge label", validators=[
-        DataRequired("The badge needs a label."), Length(max=60, message="Keep the label under 60 characters.")])
+        DataRequired("The badge needs a label."),
+        Length(max=60, message="Keep the label under 60 characters.")])
     welcome_text = TextAreaField("Welcome copy", validators=[
         DataRequired("Write a short welcome."), Length(max=500, message="Keep it under 500 characters.")])
     collect_email = SelectField("Ask for the visitor's email", choices=CONTACT_CHOICES)

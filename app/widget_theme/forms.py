@@ -9,7 +9,8 @@ from app.widget.service import FONT_CHOICES
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 COLORS = [("primary_color", "Widget colour (badge and header)"), ("background_color", "Panel background"),
-          ("text_color", "Text"), ("button_color", "Buttons"), ("button_text_color", "Text on buttons and badge")]
+          ("text_color", "Text"), ("button_color", "Buttons"),
+          ("button_text_color", "Text on buttons and badge")]
 # (key, label) in the order the visitor meets them
 COPY_FIELDS = [
     ("welcomeTitle", "Title (top of the panel)"), ("start", "Start button"),
@@ -51,8 +52,8 @@ class ThemeForm(FlaskForm):
         for name in ("font_family", "border_radius", "badge_position"):
             setattr(theme, name, getattr(self, name).data)
         # only what differs from the defaults is stored: improved defaults reach every site
-        theme.copy = {key: text for key, _ in COPY_FIELDS
-                      if (text := (getattr(self, "copy_" + key).data or "").strip()) != DEFAULT_COPY[key] and text}
+        texts = {key: (getattr(self, "copy_" + key).data or "").strip() for key, _ in COPY_FIELDS}
+        theme.copy = {key: text for key, text in texts.items() if text and text != DEFAULT_COPY[key]}
 
     @property
     def color_fields(self):
