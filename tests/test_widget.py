@@ -95,7 +95,13 @@ def test_an_alias_is_allowed_exactly(client, site):
     assert get_config(client, site, "shop.example.com", "https://shop.example.com").status_code == 403
 
 
-def test_availability_follows_reps_and_pause(client, site, rep):
+@pytest.fixture
+def uncached_client(make_app, app):
+    return make_app(WIDGET_LOCAL_CACHE_SECONDS=0).test_client()
+
+
+def test_availability_follows_reps_and_pause(uncached_client, site, rep):
+    client = uncached_client
     assert get_config(client, site).get_json()["availability"]["available"] is False
     rep.available = True
     db.session.commit()
@@ -106,6 +112,20 @@ def test_availability_follows_reps_and_pause(client, site, rep):
 
     invalidate(site)
     assert get_config(client, site).get_json()["availability"]["available"] is False
+
+
+def test_each_process_remembers_availability_for_a_moment(make_app, admin, rep):
+    import time
+
+    # the test's own session is the default app's; the requests go to this one (same database)
+    client = make_app(WIDGET_LOCAL_CACHE_SECONDS=0.5).test_client()
+    site = create_site(admin.organization_id, "example.com")
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    rep.available = True
+    db.session.commit()
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    time.sleep(0.6)
+    assert get_config(client, site).get_json()["availability"]["available"] is True
 
 
 def test_config_is_cached_per_site_until_invalidated(client, site):
@@ -159,8 +179,9 @@ def test_countries_from_a_geoip2_file(make_app, admin, tmp_path, ip, shown):
         assert body["show"] is shown
 
 
-def test_rate_limited_per_ip_with_retry_after(make_app, admin):
-    app = make_app(WIDGET_RATE_LIMIT="3 per minute")
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_rate_limited_per_ip_with_retry_after(make_app, admin, storage):
+    app = make_app(WIDGET_RATE_LIMIT="3 per minute", WIDGET_RATE_LIMIT_STORAGE=storage)
     with app.app_context():
         site = create_site(admin.organization_id, "example.com")
         client = app.test_client()
@@ -169,6 +190,7 @@ def test_rate_limited_per_ip_with_retry_after(make_app, admin):
         response = get_config(client, site)
         assert response.get_json()["error"]["code"] == "rate_limited"
         assert 0 < int(response.headers["Retry-After"]) <= 60
+        assert response.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page can read why
         client.environ_base["REMOTE_ADDR"] = "10.9.9.9"  # another visitor is not affected
         assert get_config(client, site).status_code == 200
 

@@ -2,20 +2,20 @@
 
 import hashlib
 import json
-import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, make_response, request, send_from_directory
 
-from app.availability.service import anyone_available
-from app.extensions import db, limiter
+from app.extensions import db
 from app.geo import visitor_country
 from app.models.widget import flow_for, settings_for, theme_for
 from app.widget import bp
 from app.widget.qualification import evaluate
+from app.widget.ratelimit import retry_after_if_limited
 from app.widget.service import (
     allowed_domains,
     asset_version,
+    available_now,
     cached_entry,
     country_allowed,
     site_by_public_key,
@@ -23,14 +23,6 @@ from app.widget.service import (
 from app.widget.tokens import sign_qualification
 
 LOADER = "loader.js"
-
-
-def _config_limit():
-    return current_app.config["WIDGET_RATE_LIMIT"]
-
-
-def _qualify_limit():
-    return current_app.config["QUALIFY_RATE_LIMIT"]
 
 
 def error(status: int, code: str, message: str, **extra):
@@ -50,13 +42,15 @@ def _cors(response):
     return response
 
 
-@bp.errorhandler(429)
-def too_many(e):
-    response = error(429, "rate_limited", "Too many requests from this address. Try again in a minute.")
-    limit = getattr(e, "limit", None)
-    # Flask-Limiter adds the exact Retry-After too; this is the window, should it not
-    response.headers["Retry-After"] = str(limit.limit.get_expiry() if limit else 60)
-    return response
+@bp.before_request
+def rate_limit():
+    retry_after = retry_after_if_limited()
+    if retry_after is not None:
+        response = error(429, "rate_limited", "Too many requests from this address. "
+                         f"Try again in {retry_after} seconds.")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    return None
 
 
 def _script(filename: str, max_age: int):
@@ -111,8 +105,13 @@ def _domain_refused(domains: list[str], domain: str):
                  "add it as an alias in Widget Settings.", registeredDomain=domains[0])
 
 
+@bp.get("/widget/ping")
+def ping():
+    """A trivial JSON answer: checks this server is reachable (and is the benchmark's baseline)."""
+    return _cors(jsonify({"ok": True}))
+
+
 @bp.get("/widget/config")
-@limiter.limit(_config_limit)
 def config():
     """Everything the widget needs; cached per site, revalidated with an ETag."""
     key, domain = request.args.get("public_key", "").strip(), _host(request.args.get("domain"))
@@ -131,7 +130,7 @@ def config():
 def _config_response(entry: dict):
     config = entry["config"]
     country = visitor_country()
-    available = not config["settings"]["paused"] and anyone_available(uuid.UUID(entry["organizationId"]))
+    available = not config["settings"]["paused"] and available_now(entry["organizationId"])
     body = {**config, "availability": {"available": available, "nextAvailableAt": None},
             "visitor": {"country": country},
             "show": country_allowed(entry["countries"], country)}
@@ -147,7 +146,6 @@ def _config_response(entry: dict):
 
 
 @bp.route("/widget/qualify", methods=["POST", "OPTIONS"])
-@limiter.limit(_qualify_limit, methods=["POST"])
 def qualify():
     """Check the visitor's answers and contact details; return the outcome and a signed token."""
     if request.method == "OPTIONS":

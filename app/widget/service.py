@@ -6,6 +6,8 @@ the moment and the visitor (availability, country) to the cached part on every r
 
 import hashlib
 import json
+import time
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -120,8 +122,54 @@ def _cache_entry(site: Site) -> dict:
             "countries": settings.countries or [], "config": site_config(site)}
 
 
+class LocalCache:
+    """A few seconds of memory in front of Redis and the database, for the hottest public endpoint.
+
+    Browsers already reuse /widget/config for WIDGET_CONFIG_MAX_AGE seconds, so a shorter local
+    memory changes nothing a visitor can see, and spares every request a network round trip.
+    A save drops the entry here at once; other processes see it within WIDGET_LOCAL_CACHE_SECONDS.
+    """
+
+    MAX_ENTRIES = 10000
+
+    def __init__(self):
+        self._entries: dict = {}
+
+    def get(self, key, build):
+        ttl = current_app.config["WIDGET_LOCAL_CACHE_SECONDS"]
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = build()
+        if ttl > 0 and value is not None:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()  # bounded memory: simply start afresh
+            self._entries[key] = (now + ttl, value)
+        return value
+
+    def drop(self, key) -> None:
+        self._entries.pop(key, None)
+
+
+def local_cache() -> LocalCache:
+    return current_app.extensions.setdefault("widget_local_cache", LocalCache())
+
+
 def cached_entry(public_key: str) -> dict | None:
-    """The cached per-site entry for a public key, built on a miss; None for an unknown key."""
+    """The per-site entry for a public key (local memory, then Redis, then the database)."""
+    return local_cache().get(("entry", public_key), lambda: _redis_entry(public_key))
+
+
+def available_now(organization_id: str) -> bool:
+    """Whether someone can take a call, remembered for a moment per organization."""
+    from app.availability.service import anyone_available
+
+    return local_cache().get(("available", organization_id),
+                             lambda: anyone_available(uuid.UUID(organization_id)))
+
+
+def _redis_entry(public_key: str) -> dict | None:
     redis = get_redis()
     raw = redis.get(CACHE_PREFIX + public_key)
     if raw is not None:
@@ -139,6 +187,7 @@ def cached_entry(public_key: str) -> dict | None:
 def invalidate(site: Site) -> None:
     """Forget the cached config after an admin saves; the next request rebuilds it."""
     get_redis().delete(CACHE_PREFIX + site.public_key)
+    local_cache().drop(("entry", site.public_key))
 
 
 def country_allowed(countries: list[str], country: str | None) -> bool:

@@ -62,7 +62,7 @@
       body.textContent = "";
       kids.forEach(function (k) { if (k) body.appendChild(k); });
       var target = focus || body.querySelector("input,button,a");
-      if (target && ctx.mode !== "preview") target.focus();
+      if (target) ctx.focus(target);
       ctx.announce(title || "");
     }
     function p(text, cls) { return text ? h("p", { "class": cls || null, text: text }) : null; }
@@ -160,7 +160,7 @@
           h("div", { "class": "row" }, [btn(copy.back, function () { keep(); qs.length ? question(qs.length - 1) : welcome(); }, "sec"), submit(copy.next)])]);
       show(copy.contactTitle, [form(kids, send)]);
       var bad = body.querySelector("[aria-invalid=true]");
-      if (bad && ctx.mode !== "preview") bad.focus();
+      if (bad) ctx.focus(bad);
     }
 
     function keep() {

@@ -12,6 +12,7 @@
   var instances = [];
   var attrs = {};
   var flowLoading = null;
+  var pendingOpen = false;  // Converc.open() called before the config arrived
 
   var CSS =
     ":host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;" +
@@ -145,7 +146,8 @@
     var head = h("div", { "class": "head" }, [this.title, this.mode === "embed" ? null :
       h("button", { "class": "x", type: "button", "aria-label": "Close", text: "×", onclick: function () { self.close(); } })]);
     this.panel = h("div", { "class": "panel", role: this.mode === "embed" ? "region" : "dialog",
-      "aria-labelledby": "ic-title", hidden: this.mode !== "embed", part: "panel" }, [head, this.body, this.live]);
+      "aria-labelledby": "ic-title", hidden: this.mode !== "embed", part: "panel",
+      onclick: function () { self.acted = true; } }, [head, this.body, this.live]);
     var kids = [this.panel];
     if (this.mode !== "embed") {
       this.badge = h("button", { "class": "badge" + (offline ? " off" : ""), type: "button", part: "badge",
@@ -173,6 +175,8 @@
     var self = this;
     if (this.opened && this.mode !== "embed") return;
     if (byVisitor && !this.config.preview) fingerprint();
+    // focus moves into the panel only when the visitor opened it: an auto-open must not steal it
+    this.acted = this.acted || !!byVisitor;
     this.opened = true;
     this.panel.hidden = false;
     if (this.badge) this.badge.setAttribute("aria-expanded", "true");
@@ -206,6 +210,7 @@
       startAt: startAt || this.config.previewStep || "welcome", domain: location.hostname,
       fingerprint: function () { return self.config.preview ? "preview" : fingerprint(); },
       attributes: attributes, emit: emit, addStyles: function (css) { addStyles(self.root, css, self.nonce); },
+      focus: function (el) { if (self.mode !== "preview" && (self.acted || self.root.activeElement)) el.focus(); },
       setTitle: function (text) { self.title.textContent = text; },
       announce: function (text) { self.live.textContent = text; },
       close: function () { self.close(); }
@@ -250,7 +255,8 @@
       }
       instances.push(inst);
       emit("ready", { visible: true, available: config.availability.available, mode: inst.mode });
-      if (!embed && config.settings.openOnLoad) inst.open(false);
+      if (pendingOpen) { pendingOpen = false; inst.open(true); }
+      else if (!embed && config.settings.openOnLoad) inst.open(false);
     });
   }
 
@@ -260,7 +266,7 @@
   }
 
   // The host page's API: its own button can open the widget; attributes travel with the visitor.
-  api.open = function () { var t = target(); if (t) t.open(true); };
+  api.open = function () { var t = target(); if (t) t.open(true); else pendingOpen = true; };
   api.close = function () { var t = target(); if (t) t.close(); };
   api.setAttributes = function (values) {
     for (var k in values || {}) {

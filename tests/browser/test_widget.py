@@ -318,3 +318,29 @@ def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admi
     expect(preview.get_by_text("Nobody can take a call right now.")).to_be_visible()
     page.get_by_role("textbox", name="Nobody available").fill("Out to lunch")
     expect(preview.get_by_text("Out to lunch")).to_be_visible()
+
+
+def test_injected_by_a_tag_manager_and_opened_before_ready(page, live_server, customer, site, admin):
+    available(admin)
+    # a tag manager inserts the tag with script after load: no document.currentScript to rely on
+    body = ("<script>window.addEventListener('load', function () {"
+            "var s = document.createElement('script'); s.async = true;"
+            f"s.src = '{live_server}/widget.js'; s.setAttribute('data-ic-public-key', '{site.public_key}');"
+            "document.body.appendChild(s); s.onload = function () { Converc.open(); }; });</script>")
+    page.goto(customer.page("/", "<!doctype html><html><body><h1>GTM page</h1>" + body + "</body></html>"))
+    expect(page.get_by_role("dialog").get_by_role("button", name="Start")).to_be_visible()
+    expect(page.get_by_role("button", name="Talk to us live")).to_have_attribute("aria-expanded", "true")
+
+
+def test_open_on_load_neither_stores_nor_steals_focus(page, live_server, customer, site, admin):
+    available(admin)
+    settings_for(site).open_on_load = True
+    db.session.commit()
+    page.goto(customer.page("/", snippet(live_server, site.public_key, body='<input id="search">')))
+    page.locator("#search").focus()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="Start")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "search"
+    assert page.evaluate("localStorage.length + document.cookie.length") == 0
+    dialog.get_by_role("button", name="Start").click()
+    assert page.evaluate("localStorage.getItem('converc_fp')")
