@@ -321,3 +321,11 @@ def test_no_questions_still_qualifies_with_no_flow_id(client, site):
     payload = load_qualification(body["qualificationToken"], str(site.id))
     assert payload == {"siteId": str(site.id), "flowId": None, "outcome": "qualified", "answers": []}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(QualificationQuestion)) == 0
+
+
+def test_deleting_a_site_stops_its_widget_at_once(client, auth, admin, site):
+    query = {"public_key": site.public_key, "domain": "example.com"}
+    assert client.get("/widget/config", query_string=query).status_code == 200  # cached now
+    auth.login(admin.email)
+    assert auth.post(f"/sites/{site.id}/delete").status_code == 303
+    assert client.get("/widget/config", query_string=query).status_code == 404

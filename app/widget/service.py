@@ -193,3 +193,9 @@ def invalidate(site: Site) -> None:
 def country_allowed(countries: list[str], country: str | None) -> bool:
     """Empty list = everywhere; an unknown country is shown the badge."""
     return not countries or country is None or country.upper() in countries
+
+
+@sa.event.listens_for(Site, "after_delete")
+def _forget_deleted_site(mapper, connection, site) -> None:
+    # a deleted site's badge must stop at once, not when the cache entry expires
+    invalidate(site)

@@ -72,7 +72,7 @@
       return h("form", { novalidate: true, onsubmit: function (e) { e.preventDefault(); onsubmit(); } }, kids);
     }
     function calendarLink() {
-      return c.calendarUrl ? h("a", { "class": "btn link", href: c.calendarUrl, target: "_blank", rel: "noopener", text: copy.calendar }) : null;
+      return /^https?:\/\//i.test(c.calendarUrl || "") ? h("a", { "class": "btn link", href: c.calendarUrl, target: "_blank", rel: "noopener", text: copy.calendar }) : null;
     }
 
     function welcome() {
