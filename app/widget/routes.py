@@ -4,7 +4,7 @@ import hashlib
 import json
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify, make_response, request, send_from_directory
+from flask import Response, current_app, jsonify, make_response, request, send_from_directory
 
 from app.extensions import db
 from app.geo import visitor_country
@@ -33,12 +33,16 @@ def error(status: int, code: str, message: str, **extra):
 
 def _cors(response):
     # error bodies and public data only: any page may read them; the domain check guards the rest
-    origin = request.headers.get("Origin")
-    response.headers["Access-Control-Allow-Origin"] = origin or "*"
+    response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin") or "*"
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _preflight():
+    response = _cors(make_response("", 204))
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
     response.headers["Access-Control-Max-Age"] = "600"
-    response.vary.add("Origin")
     return response
 
 
@@ -128,28 +132,29 @@ def config():
 
 
 def _config_response(entry: dict):
-    config = entry["config"]
     country = visitor_country()
-    available = not config["settings"]["paused"] and available_now(entry["organizationId"])
-    body = {**config, "availability": {"available": available, "nextAvailableAt": None},
-            "visitor": {"country": country},
-            "show": country_allowed(entry["countries"], country)}
-    payload = json.dumps(body, separators=(",", ":"))
-    response = make_response(payload)
-    response.mimetype = "application/json"
-    response.set_etag(hashlib.sha256(payload.encode()).hexdigest()[:32])
+    available = not entry["config"]["settings"]["paused"] and available_now(entry["organizationId"])
+    show = country_allowed(entry["countries"], country)
+    moment = json.dumps({"availability": {"available": available, "nextAvailableAt": None},
+                         "visitor": {"country": country}, "show": show}, separators=(",", ":"))
+    etag = f"{entry['digest']}-{hashlib.sha256(moment.encode()).hexdigest()[:12]}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response("{" + entry["configJson"] + "," + moment[1:], mimetype="application/json")
+    response.set_etag(etag)
     max_age = current_app.config["WIDGET_CONFIG_MAX_AGE"]
     # the answer depends on the visitor's country when the site limits countries: no shared caches
     scope = "private" if entry["countries"] else "public"
     response.headers["Cache-Control"] = f"{scope}, max-age={max_age}, stale-while-revalidate=60"
-    return _cors(response.make_conditional(request))
+    return _cors(response)
 
 
 @bp.route("/widget/qualify", methods=["POST", "OPTIONS"])
 def qualify():
     """Check the visitor's answers and contact details; return the outcome and a signed token."""
     if request.method == "OPTIONS":
-        return _cors(make_response("", 204))
+        return _preflight()
     # the widget posts text/plain JSON to spare the visitor a CORS preflight
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):

@@ -157,8 +157,19 @@ def local_cache() -> LocalCache:
 
 
 def cached_entry(public_key: str) -> dict | None:
-    """The per-site entry for a public key (local memory, then Redis, then the database)."""
-    return local_cache().get(("entry", public_key), lambda: _redis_entry(public_key))
+    """The per-site entry for a public key (local memory, then Redis, then the database).
+
+    It carries the config already serialized (`configJson`, without its braces) and its digest,
+    so a request only adds the parts that depend on the moment and the visitor.
+    """
+    return local_cache().get(("entry", public_key), lambda: _prepared(_redis_entry(public_key)))
+
+
+def _prepared(entry: dict | None) -> dict | None:
+    if entry is None:
+        return None
+    text = json.dumps(entry["config"], separators=(",", ":"))
+    return {**entry, "configJson": text[1:-1], "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
 
 
 def available_now(organization_id: str) -> bool:
