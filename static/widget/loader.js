@@ -33,7 +33,7 @@
     ".off .dot{background:#9ca3af}" +
     ".panel{background:var(--ic-bg);color:var(--ic-text);border-radius:var(--ic-radius);overflow:auto;" +
     "box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column}" +
-    ".panel[hidden]{display:none}" +
+    ".panel[hidden]{display:none}.panel:focus{outline:none}" +
     "[data-mode=floating] .panel,[data-mode=preview] .panel{position:absolute;bottom:62px;right:0;width:min(360px,calc(100vw - 40px));max-height:min(600px,calc(100vh - 110px))}" +
     "[data-position=bottom-left] .panel{right:auto;left:0}" +
     "[data-mode=preview] .panel{position:static;margin-bottom:12px;max-height:none}" +
@@ -146,7 +146,7 @@
     var head = h("div", { "class": "head" }, [this.title, this.mode === "embed" ? null :
       h("button", { "class": "x", type: "button", "aria-label": "Close", text: "×", onclick: function () { self.close(); } })]);
     this.panel = h("div", { "class": "panel", role: this.mode === "embed" ? "region" : "dialog",
-      "aria-labelledby": "ic-title", hidden: this.mode !== "embed", part: "panel",
+      "aria-labelledby": "ic-title", hidden: this.mode !== "embed", part: "panel", tabindex: "-1",
       onclick: function () { self.acted = true; } }, [head, this.body, this.live]);
     var kids = [this.panel];
     if (this.mode !== "embed") {
@@ -180,6 +180,9 @@
     this.opened = true;
     this.panel.hidden = false;
     if (this.badge) this.badge.setAttribute("aria-expanded", "true");
+    // the dialog takes focus at once (Escape works, screen readers announce it) until the flow
+    // focuses its first control
+    if (byVisitor && this.mode === "floating") this.panel.focus();
     if (!this.mounted) {
       this.body.textContent = "";
       this.body.appendChild(h("p", { role: "status", text: "Loading…" }));

@@ -246,6 +246,7 @@ def test_page_opens_it_with_its_own_button_and_attributes(page, live_server, cus
     page.locator("#talk").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Start")).to_be_focused()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert page.evaluate("window.__events") == ["opened", "closed"]
