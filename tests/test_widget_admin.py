@@ -209,3 +209,23 @@ def test_copy_is_escaped_in_the_dashboard(logged_in, client, site):
     db.session.commit()
     html = client.get("/widget/settings").get_data(as_text=True)
     assert '<img src=x onerror' not in html and "&lt;img src=x" in html
+
+
+def test_question_draft_preview_shows_unsaved_edits(logged_in, site):
+    logged_in.post(f"/widget/qualifications/{site.id}/questions", _question("Company size"))
+    logged_in.post(f"/widget/qualifications/{site.id}/questions", _question("Seats", "number", ()))
+    first = flow_for(site).questions[0]
+    url = f"/widget/qualifications/{site.id}/preview"
+    edit = {"draft": str(first.id), f"q-{first.id}-label": "Team size (draft)",
+            f"q-{first.id}-type": "single_select", f"q-{first.id}-options-0-label": "Solo",
+            f"q-{first.id}-options-1-label": "Team", f"q-{first.id}-options-1-disqualifies": "y"}
+    body = logged_in.post(url, edit).get_json()
+    assert body["previewQuestion"] == 0
+    assert [q["label"] for q in body["flow"]["questions"]] == ["Team size (draft)", "Seats"]
+    team = body["flow"]["questions"][0]["options"][1]
+    assert team == {"label": "Team", "value": "Team", "disqualifies": True}
+    new = logged_in.post(url, {"draft": "new", **_question("Budget?")}).get_json()
+    assert new["previewQuestion"] == 2 and new["flow"]["questions"][2]["label"] == "Budget?"
+    assert [q.label for q in flow_for(site).questions] == ["Company size", "Seats"]  # nothing saved
+    assert logged_in.post(url, {"draft": "new", **_question("")}).status_code == 422
+    assert logged_in.post(url, {"draft": "not-a-uuid"}).status_code == 404

@@ -1,6 +1,6 @@
 import uuid
 
-from flask import flash, jsonify, request
+from flask import abort, flash, jsonify, request
 
 from app.extensions import db
 from app.htmx import render
@@ -126,3 +126,31 @@ def preview(site_id: uuid.UUID):
     config = preview_config(site)
     db.session.commit()
     return jsonify(config)
+
+
+@bp.post("/widget/qualifications/<uuid:site_id>/preview")
+@admin_required
+def preview_draft(site_id: uuid.UUID):
+    """The flow with one question as the admin is typing it (unsaved), for the live preview."""
+    site, _ = pick_site(site_id)
+    draft_id = request.form.get("draft", "new")
+    question = None
+    if draft_id != "new":
+        question = org_get_or_404(QualificationQuestion, _uuid_or_404(draft_id))
+    form = _question_form(question, formdata=request.form)
+    if not form.validate():
+        return jsonify({"errors": form.errors}), 422
+    config = preview_config(site)
+    db.session.commit()
+    questions = config["flow"]["questions"]
+    draft = service.draft_json(form, draft_id, question.position if question else len(questions) + 1)
+    index = next((i for i, q in enumerate(questions) if q["id"] == draft_id), len(questions))
+    questions[index:index + 1] = [draft]
+    return jsonify({**config, "previewQuestion": index})
+
+
+def _uuid_or_404(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        abort(404)

@@ -46,3 +46,16 @@ def delete(question: QualificationQuestion) -> None:
     flow = question.flow
     flow.questions.remove(question)
     renumber(flow)
+
+
+def draft_json(form, question_id: str, position: int) -> dict:
+    """A validated, unsaved question in the widget config's shape (with its rules, for the preview)."""
+    has_options = form.type.data in ("single_select", "multi_select")
+    is_number = form.type.data == "number"
+    return {
+        "id": question_id, "label": form.label.data.strip(), "type": form.type.data,
+        "required": form.required.data, "position": position,
+        "min": form.min_value.data if is_number else None, "max": form.max_value.data if is_number else None,
+        "options": [{"label": label, "value": value, "disqualifies": disqualifies}
+                    for label, value, disqualifies in form.filled_options()] if has_options else [],
+    }

@@ -28,12 +28,21 @@
     window.Converc.preview(stage, config);
   }
 
-  function refresh() {
+  function post(url, form, extra) {
+    var data = new FormData(form);
+    for (var k in extra || {}) data.append(k, extra[k]);
+    return fetch(url, { method: "POST", body: data, headers: { "X-CSRFToken": token }, credentials: "same-origin" });
+  }
+
+  // draft: a qualification question being edited, shown in the preview before it is saved
+  function refresh(draft) {
     var mine = ++seq;
     var form = stage.dataset.previewForm && document.querySelector(stage.dataset.previewForm);
-    var request = stage.dataset.previewMethod === "post" && form
-      ? fetch(stage.dataset.previewUrl, { method: "POST", body: new FormData(form), headers: { "X-CSRFToken": token }, credentials: "same-origin" })
-      : fetch(stage.dataset.previewUrl, { credentials: "same-origin" });
+    var request = draft && stage.dataset.previewDraftUrl
+      ? post(stage.dataset.previewDraftUrl, draft, { draft: draft.dataset.previewDraft })
+      : stage.dataset.previewMethod === "post" && form
+        ? post(stage.dataset.previewUrl, form)
+        : fetch(stage.dataset.previewUrl, { credentials: "same-origin" });
     request.then(function (response) {
       // a form with errors keeps the last good preview; the messages come on save
       if (!response.ok || mine !== seq) return null;
@@ -41,13 +50,20 @@
     });
   }
 
-  function soon() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+  function soon(form) {
+    var draft = form && form.hasAttribute("data-preview-draft") ? form : null;
+    if (draft && stepSelect && stepSelect.value !== "question") stepSelect.value = "question";
+    clearTimeout(timer);
+    timer = setTimeout(function () { refresh(draft); }, 250);
+  }
 
-  document.addEventListener("input", function (event) { if (!stage.contains(event.target) && event.target.form) soon(); });
-  document.addEventListener("change", function (event) {
-    if (event.target === stepSelect) draw();
-    else if (!stage.contains(event.target) && event.target.form) soon();
-  });
-  document.body.addEventListener("htmx:afterSwap", refresh);
+  function edited(event) {
+    if (stage.contains(event.target) || !event.target.form || event.target.form.method === "get") return;
+    soon(event.target.form);
+  }
+
+  document.addEventListener("input", edited);
+  document.addEventListener("change", function (event) { event.target === stepSelect ? draw() : edited(event); });
+  document.body.addEventListener("htmx:afterSwap", function () { refresh(); });
   refresh();
 })();

@@ -262,7 +262,7 @@
     }
 
     var starts = { welcome: welcome, questions: function () { if (!c.availability.available) return unavailable(); ctx.fingerprint(); question(0); },
-      question: function () { question(0); }, contact: function () { contact(); }, ready: ready, unavailable: unavailable,
+      question: function () { question(Math.min(c.previewQuestion || 0, Math.max(qs.length - 1, 0))); }, contact: function () { contact(); }, ready: ready, unavailable: unavailable,
       disqualified: function () {
         var action = c.flow.disqualifiedAction === "calendar" && c.calendarUrl ? "calendar" : "message";
         outcome({ outcome: "disqualified", action: action, message: copy.disqualified });

@@ -320,6 +320,16 @@ def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admi
     page.get_by_role("textbox", name="Nobody available").fill("Out to lunch")
     expect(preview.get_by_text("Out to lunch")).to_be_visible()
 
+    page.goto("/widget/qualifications")
+    page.get_by_role("textbox", name="Question").fill("How big is your team?")
+    page.get_by_label("Answer type").select_option("single_select")
+    page.get_by_label("Option 1 label").fill("Just me")
+    page.get_by_label("Option 2 label").fill("A team")
+    expect(preview.get_by_text("How big is your team?")).to_be_visible()  # before it is saved
+    expect(preview.get_by_label("Just me")).to_be_visible()
+    page.get_by_role("button", name="Add question").click()
+    expect(page.get_by_role("heading", name="1. How big is your team?")).to_be_visible()
+
 
 def test_injected_by_a_tag_manager_and_opened_before_ready(page, live_server, customer, site, admin):
     available(admin)
@@ -345,3 +355,4 @@ def test_open_on_load_neither_stores_nor_steals_focus(page, live_server, custome
     assert page.evaluate("localStorage.length + document.cookie.length") == 0
     dialog.get_by_role("button", name="Start").click()
     assert page.evaluate("localStorage.getItem('converc_fp')")
+
