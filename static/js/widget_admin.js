@@ -5,6 +5,17 @@
     if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
   });
 
+  // a question form shows min/max only for numbers and options only for selects
+  function syncTypes() {
+    document.querySelectorAll("form [data-show-for]").forEach(function (el) {
+      var type = el.closest("form").querySelector('select[name$="type"]');
+      if (type) el.hidden = el.getAttribute("data-show-for").split(" ").indexOf(type.value) < 0;
+    });
+  }
+  document.addEventListener("change", function (event) { if (/type$/.test(event.target.name || "")) syncTypes(); });
+  document.body.addEventListener("htmx:afterSwap", syncTypes);
+  syncTypes();
+
   var stage = document.getElementById("widget-preview");
   if (!stage || !window.Converc || !window.Converc.preview) return;
   var token = document.querySelector('meta[name="csrf-token"]').content;

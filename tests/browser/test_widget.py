@@ -322,6 +322,7 @@ def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admi
 
     page.goto("/widget/qualifications")
     page.get_by_role("textbox", name="Question").fill("How big is your team?")
+    expect(page.get_by_label("Option 1 label")).to_be_hidden()  # options are for selects only
     page.get_by_label("Answer type").select_option("single_select")
     page.get_by_label("Option 1 label").fill("Just me")
     page.get_by_label("Option 2 label").fill("A team")
