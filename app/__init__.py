@@ -50,15 +50,19 @@ def init_blueprints(app: Flask) -> None:
         contacts,
         dashboard,
         integrations,
+        qualifications,
         realtime,
         recordings,
         sites,
         team,
         webhooks,
+        widget,
+        widget_settings,
+        widget_theme,
     )
 
-    for package in (auth, dashboard, team, sites, availability, calls, contacts, realtime,
-                    integrations, webhooks, api, recordings):
+    for package in (auth, dashboard, team, sites, widget, widget_settings, widget_theme, qualifications,
+                    availability, calls, contacts, realtime, integrations, webhooks, api, recordings):
         app.register_blueprint(package.bp)
     app.register_blueprint(calls.visitor_bp)
     app.register_blueprint(recordings.public_bp)

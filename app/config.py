@@ -51,6 +51,18 @@ def from_env() -> dict:
         # the visitor's country from a trusted proxy header (e.g. CF-IPCountry), or a .mmdb file
         "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", ""),
         "GEOIP_DB_PATH": os.environ.get("GEOIP_DB_PATH", ""),
+        # the widget's public endpoints: per-IP limits well above any real visitor's rate
+        "WIDGET_RATE_LIMIT": os.environ.get("WIDGET_RATE_LIMIT", "300 per minute"),
+        # where those are counted: "memory" (each web process, no round trip) or "redis" (exact)
+        "WIDGET_RATE_LIMIT_STORAGE": os.environ.get("WIDGET_RATE_LIMIT_STORAGE", "memory"),
+        "QUALIFY_RATE_LIMIT": os.environ.get("QUALIFY_RATE_LIMIT", "30 per minute"),
+        # browsers reuse /widget/config this long (then revalidate with its ETag)
+        "WIDGET_CONFIG_MAX_AGE": int(os.environ.get("WIDGET_CONFIG_MAX_AGE", "10")),
+        # safety net: the per-site cache in Redis is dropped on every save, and at the latest after this
+        "WIDGET_CONFIG_CACHE_SECONDS": int(os.environ.get("WIDGET_CONFIG_CACHE_SECONDS", "3600")),
+        # each web process remembers a site's config and availability this long (0: not at all)
+        "WIDGET_LOCAL_CACHE_SECONDS": float(os.environ.get("WIDGET_LOCAL_CACHE_SECONDS", "2")),
+        "WIDGET_SCRIPT_MAX_AGE": int(os.environ.get("WIDGET_SCRIPT_MAX_AGE", "300")),
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
         # comma-separated Fernet keys (first encrypts, all decrypt); unset: derived from SECRET_KEY
         "ENCRYPTION_KEYS": _list("ENCRYPTION_KEYS"),

@@ -4,8 +4,9 @@
 import pytest
 
 from app.extensions import db
-from app.models import Call, Contact, DateOverride, Invite
+from app.models import Call, Contact, DateOverride, Invite, QualificationQuestion
 from app.models.base import utcnow
+from app.models.widget import flow_for
 from app.recordings.service import start_recording
 from app.sites.service import create_site
 from tests.conftest import Auth
@@ -23,13 +24,16 @@ def victim(admin, rep):
                       email="secret-visitor@acme.example.com", name="Secret Visitor")
     call = Call(organization_id=admin.organization_id, site_id=site.id, contact=contact,
                 visitor_fingerprint="fp-secret", status="requested")
-    db.session.add_all([invite, override, contact, call])
+    question = QualificationQuestion(organization_id=admin.organization_id, label="Secret question?",
+                                     flow=flow_for(site))
+    db.session.add_all([invite, override, contact, call, question])
     db.session.flush()
     recording = start_recording(call.id, admin.organization_id, "notice", visitor_name="Secret Visitor")
     db.session.commit()
     hooks = _webhook_objects(admin.organization_id)
     return {"site_id": site.id, "user_id": rep.id, "invite_id": invite.id, "override_id": override.id,
-            "call_id": call.id, "contact_id": contact.id, "recording_id": recording.id, **hooks,
+            "call_id": call.id, "contact_id": contact.id, "recording_id": recording.id,
+            "question_id": question.id, **hooks,
             "_secrets": [site.public_key, "secret-site.example.com", rep.email, "pending@acme.example.com",
                          "https://secret-hook.example.com/in", "Secret CRM key",
                          "secret-visitor@acme.example.com", "Secret Visitor"]}

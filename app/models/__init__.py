@@ -7,11 +7,17 @@ from app.models.events import Event
 from app.models.recordings import Recording, RecordingChunk, RecordingTrack
 from app.models.sites import Site
 from app.models.webhooks import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.models.widget import WidgetSettings
+from app.models.widget import (
+    QualificationFlow,
+    QualificationOption,
+    QualificationQuestion,
+    WidgetSettings,
+    WidgetTheme,
+)
 
 __all__ = [
     "ROLES", "ApiKey", "BusyBlock", "BusySync", "Call", "CallEvent", "Contact", "DateOverride",
-    "DefaultSchedule", "Event", "Invite", "Organization", "Recording", "RecordingChunk",
-    "RecordingTrack", "RepSchedule", "Site", "User", "WebhookAttempt", "WebhookDelivery",
-    "WebhookEndpoint", "WidgetSettings",
+    "DefaultSchedule", "Event", "Invite", "Organization", "QualificationFlow", "QualificationOption",
+    "QualificationQuestion", "Recording", "RecordingChunk", "RecordingTrack", "RepSchedule", "Site",
+    "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WidgetSettings", "WidgetTheme",
 ]

@@ -1,4 +1,4 @@
-"""Per-site widget settings (Widget → Widget Settings). Theme and questions live beside them."""
+"""Per-site widget settings (Widget → Widget Settings), theme and the qualification flow."""
 
 import uuid
 
@@ -13,6 +13,32 @@ CONTACT_MODES = ("off", "optional", "required")
 CALL_TYPES = ("video", "audio", "choice")
 # off: never record; notice: record and tell the visitor; consent: record only after they agree
 RECORDING_POLICIES = ("off", "notice", "consent")
+BADGE_POSITIONS = ("bottom-right", "bottom-left")
+QUESTION_TYPES = ("text", "number", "single_select", "multi_select")
+# what a disqualified visitor sees: a message, the calendar link, or the call anyway
+DISQUALIFIED_ACTIONS = ("message", "calendar", "call_anyway")
+
+# Every step of the visitor's flow has its copy; admins edit these on Widget → Theme.
+DEFAULT_COPY = {
+    "welcomeTitle": "Talk to our team",
+    "start": "Start",
+    "next": "Next",
+    "back": "Back",
+    "questionsHint": "A few quick questions so we connect you with the right person.",
+    "contactTitle": "How can we reach you?",
+    "contactHint": "In case the call drops, we will get back to you.",
+    "ready": "You're all set. Someone is ready to talk now.",
+    "callNow": "Call now",
+    "videoCall": "Video call",
+    "audioCall": "Audio call",
+    "waiting": "Calling our team… someone will pick up in a moment.",
+    "connected": "You're connected.",
+    "ended": "Thanks for talking with us!",
+    "unavailable": "Nobody can take a call right now.",
+    "missed": "Sorry, nobody could pick up. Book a time instead?",
+    "disqualified": "Thanks! Based on your answers, a live call isn't the best fit. We'll be in touch.",
+    "calendar": "Book a time",
+}
 
 
 class WidgetSettings(db.Model):
@@ -36,10 +62,89 @@ class WidgetSettings(db.Model):
     call_type: Mapped[str] = mapped_column(sa.String(10), default="choice")
     ring_timeout_seconds: Mapped[int] = mapped_column(default=45)
     recording_policy: Mapped[str] = mapped_column(sa.String(10), default="off", server_default="off")
+    # other hostnames the widget may run on (e.g. www.), matched exactly like the site's domain
+    domain_aliases: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
 
     site: Mapped[Site] = relationship(
         backref=sa.orm.backref("widget_settings", uselist=False, cascade="all, delete-orphan")
     )
+
+
+class WidgetTheme(db.Model):
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    site_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), unique=True)
+    primary_color: Mapped[str] = mapped_column(sa.String(7), default="#4f46e5")
+    background_color: Mapped[str] = mapped_column(sa.String(7), default="#ffffff")
+    text_color: Mapped[str] = mapped_column(sa.String(7), default="#1c2030")
+    button_color: Mapped[str] = mapped_column(sa.String(7), default="#4f46e5")
+    button_text_color: Mapped[str] = mapped_column(sa.String(7), default="#ffffff")
+    font_family: Mapped[str] = mapped_column(sa.String(40), default="system")
+    border_radius: Mapped[int] = mapped_column(default=12)
+    badge_position: Mapped[str] = mapped_column(sa.String(16), default="bottom-right")
+    # step -> text; missing keys fall back to DEFAULT_COPY
+    copy: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    site: Mapped[Site] = relationship(
+        backref=sa.orm.backref("widget_theme", uselist=False, cascade="all, delete-orphan")
+    )
+
+    def copy_with_defaults(self) -> dict:
+        return {**DEFAULT_COPY, **{k: v for k, v in (self.copy or {}).items() if k in DEFAULT_COPY and v}}
+
+
+class QualificationFlow(db.Model):
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    site_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), unique=True)
+    disqualified_action: Mapped[str] = mapped_column(sa.String(16), default="message")
+
+    site: Mapped[Site] = relationship(
+        backref=sa.orm.backref("qualification_flow", uselist=False, cascade="all, delete-orphan")
+    )
+    questions: Mapped[list["QualificationQuestion"]] = relationship(
+        back_populates="flow", cascade="all, delete-orphan",
+        order_by="QualificationQuestion.position",
+    )
+
+
+class QualificationQuestion(db.Model):
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    flow_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("qualification_flow.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(sa.String(200))
+    type: Mapped[str] = mapped_column(sa.String(16), default="text")
+    required: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=1)
+    min_value: Mapped[float | None] = mapped_column(sa.Float)
+    max_value: Mapped[float | None] = mapped_column(sa.Float)
+
+    flow: Mapped[QualificationFlow] = relationship(back_populates="questions")
+    options: Mapped[list["QualificationOption"]] = relationship(
+        back_populates="question", cascade="all, delete-orphan",
+        order_by="QualificationOption.position",
+    )
+
+    @property
+    def has_options(self) -> bool:
+        return self.type in ("single_select", "multi_select")
+
+
+class QualificationOption(db.Model):
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    question_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("qualification_question.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(sa.String(120))
+    value: Mapped[str] = mapped_column(sa.String(120))
+    position: Mapped[int] = mapped_column(default=1)
+    # choosing an option that disqualifies makes the visitor disqualified
+    disqualifies: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    question: Mapped[QualificationQuestion] = relationship(back_populates="options")
 
 
 def settings_for(site: Site) -> WidgetSettings:
@@ -48,3 +153,19 @@ def settings_for(site: Site) -> WidgetSettings:
         site.widget_settings = WidgetSettings(organization_id=site.organization_id)
         db.session.flush()
     return site.widget_settings
+
+
+def theme_for(site: Site) -> WidgetTheme:
+    """The site's theme, created with the defaults the first time it is needed."""
+    if site.widget_theme is None:
+        site.widget_theme = WidgetTheme(organization_id=site.organization_id, copy={})
+        db.session.flush()
+    return site.widget_theme
+
+
+def flow_for(site: Site) -> QualificationFlow:
+    """The site's qualification flow (empty at first)."""
+    if site.qualification_flow is None:
+        site.qualification_flow = QualificationFlow(organization_id=site.organization_id)
+        db.session.flush()
+    return site.qualification_flow

@@ -1,0 +1,359 @@
+"""The widget in a real Chromium, on a customer page served from another origin."""
+
+import json
+import threading
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.models.widget import (
+    QualificationOption,
+    QualificationQuestion,
+    flow_for,
+    settings_for,
+    theme_for,
+)
+from app.sites.service import create_site
+from tests.conftest import PASSWORD, free_port
+
+
+class CustomerSite:
+    """A customer's web server: pages registered by path, each with its own headers."""
+
+    def __init__(self):
+        self.pages = {}
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                html, headers = pages.get(self.path.split("?")[0], ("not found", {}))
+                body = html.encode()
+                self.send_response(200 if self.path.split("?")[0] in pages else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def page(self, path, html, host="localhost", **headers):
+        self.pages[path] = (html, headers)
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+def customer():
+    site = CustomerSite()
+    yield site
+    site.server.shutdown()
+
+
+def snippet(live_server, key, head="", body="", script="widget.js", attrs="defer"):
+    return (f"<!doctype html><html><head><title>Customer</title>{head}</head><body><h1>Acme Inc.</h1>"
+            f"<p>Our product page.</p>{body}<script src=\"{live_server}/{script}\" "
+            f"data-ic-public-key=\"{key}\" {attrs}></script></body></html>")
+
+
+@pytest.fixture
+def site(admin):
+    site = create_site(admin.organization_id, "localhost")
+    theme_for(site).primary_color = "#e11d48"
+    settings_for(site).calendar_url = "https://cal.example.com/acme"
+    db.session.commit()
+    return site
+
+
+def available(user):
+    user.available = True
+    db.session.commit()
+
+
+def add_question(site, label, type_="single_select", required=True, options=()):
+    flow = flow_for(site)
+    q = QualificationQuestion(organization_id=site.organization_id, label=label, type=type_,
+                              required=required, position=len(flow.questions) + 1)
+    for i, (text, disqualifies) in enumerate(options, start=1):
+        q.options.append(QualificationOption(organization_id=site.organization_id, label=text,
+                                             value=text, position=i, disqualifies=disqualifies))
+    flow.questions.append(q)
+    db.session.commit()
+
+
+def console_of(page):
+    messages = []
+    page.on("console", lambda m: messages.append(m.text))
+    return messages
+
+
+FAKE_CALL_JS = """window.ConvercCall = { start: function (o) {
+  window.__opts = o; o.mount.textContent = "CALL UI " + o.mediaType;
+  o.emit("call.accepted", { callId: "c1" }); } };"""
+
+
+def test_badge_flow_required_question_and_ready_to_call(page, live_server, customer, site, admin):
+    available(admin)
+    add_question(site, "Company size", options=[("1-10", False), ("11-50", False)])
+    add_question(site, "Anything else?", "text", required=False)
+    url = customer.page("/", snippet(live_server, site.public_key, body=(
+        "<script>window.__events=[];['ready','opened','call.accepted'].forEach(function(n){"
+        "addEventListener('converc:'+n,function(e){__events.push(n)})})</script>")))
+    page.goto(url)
+    badge = page.get_by_role("button", name="Talk to us live")
+    expect(badge).to_be_visible()
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(225, 29, 72)"
+    # nothing is stored before the visitor opens the widget
+    assert page.evaluate("localStorage.length + document.cookie.length") == 0
+
+    badge.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Talk to someone on our team right now")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('converc_fp')")
+    dialog.get_by_role("button", name="Start").click()
+    expect(dialog.get_by_text("Question 1 of 2")).to_be_visible()
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.get_by_role("alert")).to_have_text("This question needs an answer.")
+    dialog.get_by_label("11-50").check()
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.get_by_label("Anything else?")).to_be_visible()
+    dialog.get_by_role("button", name="Back").click()
+    expect(dialog.get_by_label("11-50")).to_be_checked()
+    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_label("Anything else?").fill("<b>hello</b>")
+    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_label("Email").fill("visitor@example.com")
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.get_by_text("You're all set.")).to_be_visible()
+
+    # call.js is the calls feature's: until it exists, "Call now" says so clearly
+    dialog.get_by_role("button", name="Video call").click()
+    expect(dialog.get_by_text("Calls can't start from this page right now")).to_be_visible()
+
+    page.route("**/static/widget/call.js*", lambda route: route.fulfill(
+        status=200, content_type="text/javascript", body=FAKE_CALL_JS))
+    dialog.get_by_role("button", name="Back").click()
+    dialog.get_by_role("button", name="Audio call").click()
+    expect(dialog.get_by_text("CALL UI audio")).to_be_visible()
+    opts = page.evaluate("""() => { const o = window.__opts; return {
+        keys: Object.keys(o).sort(), inShadow: o.shadowRoot.contains(o.mount), fp: o.fingerprint,
+        contact: o.contact, token: o.qualificationToken, copy: Object.keys(o.copy),
+        page: o.attributes.pageUrl, theme: o.theme.primaryColor, base: o.baseUrl }; }""")
+    assert opts["keys"] == sorted(["mount", "shadowRoot", "baseUrl", "publicKey", "fingerprint", "mediaType",
+                                   "qualificationToken", "contact", "attributes", "pageUrl", "copy",
+                                   "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose"])
+    assert opts["inShadow"] and opts["fp"] == page.evaluate("localStorage.getItem('converc_fp')")
+    assert opts["contact"]["email"] == "visitor@example.com" and opts["token"]
+    assert {"waiting", "connected", "ended", "unavailable", "missed"} <= set(opts["copy"])
+    assert opts["page"] == url and opts["theme"] == "#e11d48" and opts["base"] == live_server
+    assert page.evaluate("window.__events") == ["ready", "opened", "call.accepted"]
+
+    from app.widget.tokens import load_qualification
+
+    payload = load_qualification(opts["token"], str(site.id))
+    assert [a["answer"]["value"] for a in payload["answers"]] == ["11-50", "<b>hello</b>"]
+
+
+def test_disqualifying_answer_shows_the_calendar_outcome(page, live_server, customer, site, admin):
+    available(admin)
+    add_question(site, "Budget", options=[("Under $1k", True), ("Over $1k", False)])
+    flow_for(site).disqualified_action = "calendar"
+    db.session.commit()
+    page.goto(customer.page("/", snippet(live_server, site.public_key)))
+    page.get_by_role("button", name="Talk to us live").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Start").click()
+    dialog.get_by_label("Under $1k").check()
+    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_label("Email").fill("visitor@example.com")
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.get_by_text("a live call isn't the best fit")).to_be_visible()
+    link = dialog.get_by_role("link", name="Book a time")
+    expect(link).to_have_attribute("href", "https://cal.example.com/acme")
+    expect(dialog.get_by_role("button", name="Video call")).to_have_count(0)
+
+
+def test_hide_when_unavailable_hides_it(page, live_server, customer, site):
+    settings_for(site).hide_when_unavailable = True
+    db.session.commit()
+    messages = console_of(page)
+    page.goto(customer.page("/", snippet(live_server, site.public_key, body=(
+        "<script>addEventListener('converc:ready',function(e){window.__ready=e.detail})</script>"))))
+    page.wait_for_function("window.__ready")
+    assert page.evaluate("window.__ready") == {"visible": False, "reason": "unavailable"}
+    assert page.locator("converc-widget").count() == 0
+    assert any("nobody is available" in m for m in messages)
+
+
+def test_unavailable_shows_calendar_and_when_someone_is_back(browser, live_server, customer, site):
+    context = browser.new_context(timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    # the lead fills nextAvailableAt later: a config we control stands in for it
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    nine = datetime(today.year, today.month, today.day, 9, tzinfo=ZoneInfo("America/New_York"))
+
+    def with_next(route):
+        response = route.fetch()
+        body = response.json()
+        body["availability"]["nextAvailableAt"] = nine.astimezone(ZoneInfo("UTC")).isoformat().replace(
+            "+00:00", "Z")
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route("**/widget/config*", with_next)
+    page.goto(customer.page("/", snippet(live_server, site.public_key)))
+    page.get_by_role("button", name="Talk to us live").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Nobody can take a call right now.")).to_be_visible()
+    expect(dialog.get_by_text("Back at 9:00 AM")).to_be_visible()
+    expect(dialog.get_by_role("link", name="Book a time")).to_be_visible()
+    tomorrow = (nine + timedelta(days=1)).isoformat()
+    assert page.evaluate("d => ConvercFlow.backAt(d)", tomorrow) == "Back tomorrow at 9:00 AM"
+    context.close()
+
+
+def test_inline_embed_renders_in_its_container(page, live_server, customer, site, admin):
+    available(admin)
+    add_question(site, "Company size", options=[("1-10", False), ("11-50", False)])
+    html = snippet(live_server, site.public_key, body='<div id="talk-here"></div>', script="embed.js",
+                   attrs='data-ic-container="talk-here" data-ic-embed-style="0" async')
+    page.goto(customer.page("/", html))
+    container = page.locator("#talk-here")
+    expect(container.get_by_text("Talk to someone on our team right now")).to_be_visible()
+    assert page.locator("converc-widget").count() == 0  # no floating badge
+    container.get_by_role("button", name="Start").click()
+    expect(container.get_by_text("Company size")).to_be_visible()
+    box = container.bounding_box()
+    assert box["height"] > 100
+
+
+def test_page_opens_it_with_its_own_button_and_attributes(page, live_server, customer, site, admin):
+    available(admin)
+    body = ('<button id="talk">Talk to sales</button><script>window.__events=[];'
+            "['opened','closed'].forEach(function(n){addEventListener('converc:'+n,function(){__events.push(n)})});"
+            "document.getElementById('talk').onclick=function(){Converc.setAttributes({plan:'pro'});Converc.open()};"
+            "</script>")
+    page.goto(customer.page("/pricing", snippet(live_server, site.public_key, body=body)) + "?utm_source=ads")
+    expect(page.get_by_role("button", name="Talk to us live")).to_be_visible()
+    page.locator("#talk").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Start")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("window.__events") == ["opened", "closed"]
+    expect(page.get_by_role("button", name="Talk to us live")).to_be_focused()
+
+
+def test_strict_csp_page_still_shows_it(page, live_server, customer, site, admin):
+    available(admin)
+    csp = (f"default-src 'self'; script-src 'nonce-r4nd0m' {live_server}; connect-src {live_server}; "
+           "style-src 'self'; img-src 'self'")
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    url = customer.page("/", snippet(live_server, site.public_key, attrs='nonce="r4nd0m" defer'),
+                        **{"Content-Security-Policy": csp})
+    page.goto(url)
+    badge = page.get_by_role("button", name="Talk to us live")
+    expect(badge).to_be_visible()
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(225, 29, 72)"
+    badge.click()
+    page.get_by_role("dialog").get_by_role("button", name="Start").click()
+    expect(page.get_by_role("dialog").get_by_label("Email")).to_be_visible()
+    assert violations == []
+
+
+def test_hostile_css_does_not_break_it(page, live_server, customer, site, admin):
+    available(admin)
+    head = ("<style>* { all: unset !important; } div { display: none !important; } "
+            "button { color: red; }</style>")
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.goto(customer.page("/", snippet(live_server, site.public_key, head=head)))
+    badge = page.get_by_role("button", name="Talk to us live")
+    expect(badge).to_be_visible()
+    box = badge.bounding_box()
+    assert box["x"] > 800 and box["y"] > 600  # still fixed at the bottom right
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(225, 29, 72)"
+    badge.click()
+    expect(page.get_by_role("dialog").get_by_role("button", name="Start")).to_be_visible()
+
+
+def test_wrong_domain_shows_nothing_and_says_why(page, live_server, customer, site):
+    # the site is registered for localhost; this page is on 127.0.0.1
+    with page.expect_console_message(lambda m: "[Converc]" in m.text) as message:
+        page.goto(customer.page("/", snippet(live_server, site.public_key), host="127.0.0.1"))
+    assert message.value.type == "error"
+    assert message.value.text.startswith("[Converc] widget not shown: This widget's public key is "
+                                         "registered for localhost, not 127.0.0.1.")
+    expect(page.locator("converc-widget")).to_have_count(0)
+
+
+def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admin, site):
+    page.goto("/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/widget/settings")
+    preview = page.locator("#widget-preview")
+    expect(preview.get_by_role("button", name="Talk to us live")).to_be_visible()
+    page.get_by_label("Badge label").fill("Chat with Sales")
+    expect(preview.get_by_role("button", name="Chat with Sales")).to_be_visible()
+    page.get_by_label("Welcome copy").fill("Hello from the preview")
+    expect(preview.get_by_text("Hello from the preview")).to_be_visible()
+    assert settings_for(site).badge_label == "Talk to us live"  # not saved until Save
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Widget settings saved")).to_be_visible()
+    db.session.expire_all()
+    assert settings_for(site).badge_label == "Chat with Sales"
+
+    page.goto("/widget/theme")
+    page.locator("#preview-step").select_option("unavailable")
+    expect(preview.get_by_text("Nobody can take a call right now.")).to_be_visible()
+    page.get_by_role("textbox", name="Nobody available").fill("Out to lunch")
+    expect(preview.get_by_text("Out to lunch")).to_be_visible()
+
+    page.goto("/widget/qualifications")
+    page.get_by_role("textbox", name="Question").fill("How big is your team?")
+    expect(page.get_by_label("Option 1 label")).to_be_hidden()  # options are for selects only
+    page.get_by_label("Answer type").select_option("single_select")
+    page.get_by_label("Option 1 label").fill("Just me")
+    page.get_by_label("Option 2 label").fill("A team")
+    expect(preview.get_by_text("How big is your team?")).to_be_visible()  # before it is saved
+    expect(preview.get_by_label("Just me")).to_be_visible()
+    page.get_by_role("button", name="Add question").click()
+    expect(page.get_by_role("heading", name="1. How big is your team?")).to_be_visible()
+
+
+def test_injected_by_a_tag_manager_and_opened_before_ready(page, live_server, customer, site, admin):
+    available(admin)
+    # a tag manager inserts the tag with script after load: no document.currentScript to rely on
+    body = ("<script>window.addEventListener('load', function () {"
+            "var s = document.createElement('script'); s.async = true;"
+            f"s.src = '{live_server}/widget.js'; s.setAttribute('data-ic-public-key', '{site.public_key}');"
+            "document.body.appendChild(s); s.onload = function () { Converc.open(); }; });</script>")
+    page.goto(customer.page("/", "<!doctype html><html><body><h1>GTM page</h1>" + body + "</body></html>"))
+    expect(page.get_by_role("dialog").get_by_role("button", name="Start")).to_be_visible()
+    expect(page.get_by_role("button", name="Talk to us live")).to_have_attribute("aria-expanded", "true")
+
+
+def test_open_on_load_neither_stores_nor_steals_focus(page, live_server, customer, site, admin):
+    available(admin)
+    settings_for(site).open_on_load = True
+    db.session.commit()
+    page.goto(customer.page("/", snippet(live_server, site.public_key, body='<input id="search">')))
+    page.locator("#search").focus()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="Start")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "search"
+    assert page.evaluate("localStorage.length + document.cookie.length") == 0
+    dialog.get_by_role("button", name="Start").click()
+    assert page.evaluate("localStorage.getItem('converc_fp')")
+

@@ -1,0 +1,331 @@
+"""The public side: /widget/config, /widget/qualify and the scripts, as customer pages call them."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models.widget import QualificationOption, QualificationQuestion, flow_for, settings_for
+from app.sites.service import create_site
+from app.widget.tokens import load_qualification
+
+ORIGIN = "https://example.com"
+
+
+@pytest.fixture
+def site(admin):
+    return create_site(admin.organization_id, "example.com")
+
+
+def get_config(client, site, domain="example.com", origin=ORIGIN, **headers):
+    if origin:
+        headers["Origin"] = origin
+    return client.get("/widget/config", query_string={"public_key": site.public_key, "domain": domain},
+                      headers=headers)
+
+
+def add_question(site, label, type_="single_select", required=True, options=(), **extra):
+    flow = flow_for(site)
+    q = QualificationQuestion(organization_id=site.organization_id, label=label, type=type_,
+                              required=required, position=len(flow.questions) + 1, **extra)
+    for i, (text, disqualifies) in enumerate(options, start=1):
+        q.options.append(QualificationOption(organization_id=site.organization_id, label=text,
+                                             value=text.lower(), position=i, disqualifies=disqualifies))
+    flow.questions.append(q)
+    db.session.commit()
+    return q
+
+
+def test_config_has_everything_the_widget_needs(client, site):
+    add_question(site, "Company size", options=[("1-10", False), ("11-50", False)])
+    response = get_config(client, site)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["site"] == {"id": str(site.id), "domain": "example.com"}
+    assert body["settings"]["badgeLabel"] == "Talk to us live"
+    assert body["settings"]["callType"] == "choice" and body["settings"]["ringTimeoutSeconds"] == 45
+    assert body["theme"]["primaryColor"] == "#4f46e5" and body["theme"]["copy"]["unavailable"]
+    assert body["availability"] == {"available": False, "nextAvailableAt": None}
+    assert body["show"] is True and body["calendarUrl"] is None
+    question = body["flow"]["questions"][0]
+    assert question["label"] == "Company size" and question["options"] == [
+        {"label": "1-10", "value": "1-10"}, {"label": "11-50", "value": "11-50"}]
+    assert "disqualifies" not in json.dumps(body)  # the rules stay on the server
+    assert body["assets"]["flow"].startswith("/widget/flow.js?v=")
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Origin" in response.headers["Vary"]
+
+
+def test_config_etag_gives_304_and_short_cache(client, site):
+    first = get_config(client, site)
+    cache_control = first.headers["Cache-Control"]
+    assert "max-age=10" in cache_control and "stale-while-revalidate" in cache_control
+    etag = first.headers["ETag"]
+    again = get_config(client, site, **{"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+@pytest.mark.parametrize(("query", "status", "code"), [
+    ({"public_key": "pk_nope", "domain": "example.com"}, 404, "site_not_found"),
+    ({"domain": "example.com"}, 400, "invalid_request"),
+])
+def test_unknown_or_missing_key(client, site, query, status, code):
+    response = client.get("/widget/config", query_string=query, headers={"Origin": ORIGIN})
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_wrong_domain_is_403_naming_the_registered_one(client, site):
+    response = get_config(client, site, domain="www.example.com", origin="https://www.example.com")
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "domain_not_allowed"
+    assert "registered for example.com, not www.example.com" in error["message"]
+    # the page's real origin counts too: a foreign page cannot claim the site's domain
+    assert get_config(client, site, origin="https://evil.example.net").status_code == 403
+
+
+def test_an_alias_is_allowed_exactly(client, site):
+    settings_for(site).domain_aliases = ["www.example.com"]
+    db.session.commit()
+    assert get_config(client, site, "www.example.com", "https://www.example.com").status_code == 200
+    assert get_config(client, site, "shop.example.com", "https://shop.example.com").status_code == 403
+
+
+@pytest.fixture
+def uncached_client(make_app, app):
+    return make_app(WIDGET_LOCAL_CACHE_SECONDS=0).test_client()
+
+
+def test_availability_follows_reps_and_pause(uncached_client, site, rep):
+    client = uncached_client
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    rep.available = True
+    db.session.commit()
+    assert get_config(client, site).get_json()["availability"]["available"] is True
+    settings_for(site).paused = True
+    db.session.commit()
+    from app.widget.service import invalidate
+
+    invalidate(site)
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+
+
+def test_each_process_remembers_availability_for_a_moment(make_app, admin, rep):
+    import time
+
+    # the test's own session is the default app's; the requests go to this one (same database)
+    client = make_app(WIDGET_LOCAL_CACHE_SECONDS=0.5).test_client()
+    site = create_site(admin.organization_id, "example.com")
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    rep.available = True
+    db.session.commit()
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    time.sleep(0.6)
+    assert get_config(client, site).get_json()["availability"]["available"] is True
+
+
+def test_config_is_cached_per_site_until_invalidated(client, site):
+    from app.widget.service import invalidate
+
+    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Talk to us live"
+    settings_for(site).badge_label = "Changed behind the cache"
+    db.session.commit()
+    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Talk to us live"
+    invalidate(site)
+    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Changed behind the cache"
+
+
+@pytest.mark.parametrize(("header", "shown"), [("FR", False), ("US", True), (None, True), ("XX", True)])
+def test_countries_from_the_trusted_header(make_app, admin, header, shown):
+    app = make_app(COUNTRY_HEADER="CF-IPCountry")
+    with app.app_context():
+        site = create_site(admin.organization_id, "example.com")
+        settings_for(site).countries = ["US", "CA"]
+        db.session.commit()
+        headers = {"CF-IPCountry": header} if header else {}
+        response = get_config(app.test_client(), site, **headers)
+        assert response.get_json()["show"] is shown
+        assert response.headers["Cache-Control"].startswith("private")
+
+
+def _mmdb(path):
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=4, database_type="GeoIP2-City", languages=["en"], description="test")
+    writer.insert_network(IPSet(["81.2.69.0/24"]), {
+        "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+        "city": {"names": {"en": "London"}}, "location": {"time_zone": "Europe/London"}})
+    writer.insert_network(IPSet(["8.8.8.0/24"]),
+                          {"country": {"iso_code": "US", "names": {"en": "United States"}}})
+    writer.to_db_file(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize(("ip", "shown"), [("81.2.69.160", False), ("8.8.8.8", True), ("10.0.0.1", True)])
+def test_countries_from_a_geoip2_file(make_app, admin, tmp_path, ip, shown):
+    app = make_app(GEOIP_DB_PATH=_mmdb(tmp_path / "city.mmdb"))
+    with app.app_context():
+        site = create_site(admin.organization_id, "example.com")
+        settings_for(site).countries = ["US"]
+        db.session.commit()
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = ip
+        body = get_config(client, site).get_json()
+        assert body["show"] is shown
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_rate_limited_per_ip_with_retry_after(make_app, admin, storage):
+    app = make_app(WIDGET_RATE_LIMIT="3 per minute", WIDGET_RATE_LIMIT_STORAGE=storage)
+    with app.app_context():
+        site = create_site(admin.organization_id, "example.com")
+        client = app.test_client()
+        statuses = [get_config(client, site).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        response = get_config(client, site)
+        assert response.get_json()["error"]["code"] == "rate_limited"
+        assert 0 < int(response.headers["Retry-After"]) <= 60
+        assert response.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page can read why
+        client.environ_base["REMOTE_ADDR"] = "10.9.9.9"  # another visitor is not affected
+        assert get_config(client, site).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/widget.js", "/embed.js"])
+def test_loader_scripts(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert "max-age=300" in response.headers["Cache-Control"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert b"data-ic-public-key" in response.data and b"innerHTML" not in response.data
+
+
+def test_flow_script_is_immutable_at_its_version(client, site):
+    url = get_config(client, site).get_json()["assets"]["flow"]
+    response = client.get(url)
+    assert response.status_code == 200 and b"ConvercFlow" in response.data
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    stale = client.get("/widget/flow.js?v=old")
+    assert "immutable" not in stale.headers["Cache-Control"]
+
+
+def qualify(client, site, answers=None, contact=None, domain="example.com", **kwargs):
+    body = {"publicKey": site.public_key, "domain": domain, "answers": answers or {},
+            "contact": contact if contact is not None else {"email": "visitor@example.com"}}
+    # the widget sends text/plain to spare a CORS preflight
+    return client.post("/widget/qualify", data=json.dumps(body), headers={"Origin": ORIGIN, **kwargs},
+                       content_type="text/plain;charset=UTF-8")
+
+
+@pytest.fixture
+def flow(site):
+    size = add_question(site, "Company size", options=[("1-10", True), ("11-50", False), ("51+", False)])
+    tools = add_question(site, "Tools", "multi_select", required=False,
+                         options=[("Slack", False), ("Teams", False), ("Fax", True)])
+    seats = add_question(site, "Seats", "number", min_value=1, max_value=500)
+    note = add_question(site, "Anything else?", "text", required=False)
+    return {"size": str(size.id), "tools": str(tools.id), "seats": str(seats.id), "note": str(note.id)}
+
+
+def test_qualified_answers_come_back_signed_in_the_seed_shape(client, site, flow):
+    response = qualify(client, site, {flow["size"]: "11-50", flow["tools"]: ["teams", "slack"],
+                                      flow["seats"]: "12", flow["note"]: "  hi  "})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["outcome"] == "qualified" and body["action"] == "call"
+    payload = load_qualification(body["qualificationToken"], str(site.id))
+    assert payload["outcome"] == "qualified" and payload["flowId"] == str(flow_for(site).id)
+    answers = payload["answers"]
+    assert [a["answer"]["value"] for a in answers] == ["11-50", ["slack", "teams"], 12, "hi"]
+    first = answers[0]
+    assert set(first) == {"id", "questionId", "position", "question", "answer", "createdAt"}
+    assert first["question"] == {"id": flow["size"], "label": "Company size", "type": "single_select",
+                                 "required": True, "position": 1, "options": [
+                                     {"label": "1-10", "value": "1-10"}, {"label": "11-50", "value": "11-50"},
+                                     {"label": "51+", "value": "51+"}]}
+    assert first["questionId"] == flow["size"] and first["createdAt"].endswith("Z")
+    assert body["contact"] == {"name": None, "email": "visitor@example.com", "phone": None}
+
+
+@pytest.mark.parametrize(("action", "calendar", "expected"), [
+    ("message", None, "message"), ("calendar", "https://cal.example.com/acme", "calendar"),
+    ("calendar", None, "message"), ("call_anyway", None, "call_anyway"),
+])
+def test_disqualifying_answer_gives_the_configured_outcome(client, site, flow, action, calendar, expected):
+    flow_for(site).disqualified_action = action
+    settings_for(site).calendar_url = calendar
+    db.session.commit()
+    response = qualify(client, site, {flow["size"]: "1-10", flow["seats"]: 3})
+    body = response.get_json()
+    assert body["outcome"] == "disqualified" and body["action"] == expected
+    assert body["message"].startswith("Thanks! Based on your answers")
+    assert load_qualification(body["qualificationToken"], str(site.id))["outcome"] == "disqualified"
+
+
+def test_a_disqualifying_option_among_several_disqualifies(client, site, flow):
+    answers = {flow["size"]: "51+", flow["tools"]: ["slack", "fax"], flow["seats"]: 9}
+    body = qualify(client, site, answers).get_json()
+    assert body["outcome"] == "disqualified"
+
+
+@pytest.mark.parametrize(("answers", "field", "message"), [
+    ({}, "size", "needs an answer"),
+    ({"size": "huge"}, "size", "Choose one of the options"),
+    ({"tools": "slack"}, "tools", "Choose from the options"),
+    ({"seats": "many"}, "seats", "Enter a number"),
+    ({"seats": 0}, "seats", "at least 1"),
+    ({"seats": 501}, "seats", "no greater than 500"),
+    ({"note": "x" * 1001}, "note", "under 1000"),
+])
+def test_bad_answers_are_refused_per_question(client, site, flow, answers, field, message):
+    good = {flow["size"]: "11-50", flow["seats"]: 5}
+    good.update({flow[k]: v for k, v in answers.items()})
+    if not answers:
+        del good[flow["size"]]
+    response = qualify(client, site, good)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_answers" and message in error["fields"][flow[field]]
+
+
+@pytest.mark.parametrize(("contact", "key", "message"), [
+    ({}, "contact.email", "Enter your email"),
+    ({"email": "not-an-email"}, "contact.email", "valid email"),
+    ({"email": "a@example.com", "phone": "call me"}, "contact.phone", "valid phone"),
+])
+def test_contact_details_are_checked(client, site, contact, key, message):
+    response = qualify(client, site, contact=contact)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]["fields"][key]
+
+
+def test_qualify_refuses_another_domain_and_garbage(client, site):
+    assert qualify(client, site, domain="evil.example.net").status_code == 403
+    response = client.post("/widget/qualify", data="{not json", content_type="text/plain")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_request"
+    preflight = client.options("/widget/qualify", headers={"Origin": ORIGIN,
+                                                           "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_no_questions_still_qualifies_with_no_flow_id(client, site):
+    body = qualify(client, site).get_json()
+    assert body["outcome"] == "qualified"
+    payload = load_qualification(body["qualificationToken"], str(site.id))
+    assert payload == {"siteId": str(site.id), "flowId": None, "outcome": "qualified", "answers": []}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(QualificationQuestion)) == 0
+
+
+def test_deleting_a_site_stops_its_widget_at_once(client, auth, admin, site):
+    query = {"public_key": site.public_key, "domain": "example.com"}
+    assert client.get("/widget/config", query_string=query).status_code == 200  # cached now
+    auth.login(admin.email)
+    assert auth.post(f"/sites/{site.id}/delete").status_code == 303
+    assert client.get("/widget/config", query_string=query).status_code == 404
