@@ -427,3 +427,24 @@ def test_registered_consumers_get_every_event_once(app, admin, receiver, monkeyp
 def test_retry_after_forms(value, low, high):
     seconds = service.retry_after_seconds(value)
     assert (seconds is None) if low is None else (low <= seconds <= high)
+
+
+def test_throttle_waits_for_a_busy_endpoint_but_not_for_a_slow_one(make_app):
+    import uuid as uuid_
+
+    from app.webhooks import throttle
+
+    app = make_app(WEBHOOK_ENDPOINT_CONCURRENCY=1, WEBHOOK_TIMEOUT_SECONDS=8)
+    with app.app_context():
+        busy, slow = uuid_.uuid4(), uuid_.uuid4()
+        assert throttle.acquire(busy, "a") and throttle.acquire(slow, "b")
+        started = time.monotonic()
+        assert not throttle.acquire(busy, "c", wait=0.3)  # in flight for a moment only: it waited
+        assert time.monotonic() - started >= 0.3
+        lease = 2 * 8 + 2
+        app.extensions["redis"].zadd(f"converc:webhooks:inflight:{slow}", {"b": time.time() - 5 + lease})
+        started = time.monotonic()
+        assert not throttle.acquire(slow, "d", wait=5)  # every slot held 5 s: slow, give up at once
+        assert time.monotonic() - started < 1
+        throttle.release(busy, "a")
+        assert throttle.acquire(busy, "c", wait=0)

@@ -197,7 +197,7 @@ def claim(delivery_id):
 
 def _defer(delivery: WebhookDelivery) -> Outcome:
     """Put a claimed delivery back, due again in a few seconds (a minute if the endpoint is failing)."""
-    seconds = 60 if delivery.endpoint.failing_since else random.uniform(2, 6)
+    seconds = 60 if delivery.endpoint.failing_since else random.uniform(5, 15)
     delivery.locked_until, delivery.next_attempt_at = None, utcnow() + timedelta(seconds=seconds)
     outcome = Outcome.of(delivery)
     db.session.commit()
