@@ -249,7 +249,7 @@ def test_recording_ready_with_signed_urls_that_serve_ranges_and_expire(app, clie
     assert client.get(short).status_code == 403
 
 
-def test_assembled_files_are_seekable_and_carry_both_voices(app, client, admin, short_voice):
+def test_assembled_files_are_seekable_and_carry_both_voices(app, client, admin, short_voice, tmp_path):
     import av
 
     recording = new_recording(admin.organization_id)
@@ -260,7 +260,7 @@ def test_assembled_files_are_seekable_and_carry_both_voices(app, client, admin, 
     run_jobs()
     db.session.refresh(recording)
     data = client.get(media_url(recording, "video")).data
-    path = app.instance_path + "/played.webm"
+    path = str(tmp_path / "played.webm")
     with open(path, "wb") as f:
         f.write(data)
     with av.open(path) as container:
