@@ -18,8 +18,9 @@ AUDIO = "audio/webm;codecs=opus"
 
 def new_call(organization_id, policy="notice", consent=False) -> Call:
     """An answered call of a site that records (the recording's call, for its envelope)."""
-    call = Call(organization_id=organization_id, status="accepted", visitor_fingerprint=f"fp-{uuid.uuid4().hex}",
-                recording_policy=policy, recording_consent=consent, requested_at=utcnow(), accepted_at=utcnow())
+    call = Call(organization_id=organization_id, status="accepted",
+                visitor_fingerprint=f"fp-{uuid.uuid4().hex}", recording_policy=policy,
+                recording_consent=consent, requested_at=utcnow(), accepted_at=utcnow())
     db.session.add(call)
     db.session.flush()
     return call
