@@ -253,3 +253,29 @@ def test_consent_required_and_not_given_records_and_uploads_nothing(rep_page, vi
         "available": False, "videoUrl": None, "audioUrl": None, "expiresInSeconds": None,
         "policy": "consent", "consentGiven": False}
     assert "call.recording" not in visitor.evaluate("window.widgetEvents")
+
+
+def test_the_widget_asks_for_consent_before_call_now_and_the_call_stores_the_answer(rep_page, visitor,
+                                                                                     live_server, admin):
+    from tests.browser.test_widget import CustomerSite, snippet
+
+    site = make_site(admin.organization_id, "localhost", recording_policy="consent")
+    customer, page = CustomerSite(), visitor  # a rep is online: the widget offers the call
+    try:
+        page.goto(customer.page("/", snippet(live_server, site.public_key)))
+        page.get_by_role("button", name="Talk to us live").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_role("button", name="Start").click()
+        dialog.get_by_label("Email").fill("visitor@example.com")
+        dialog.get_by_role("button", name="Next").click()
+        consent = dialog.get_by_label("I agree to this call being recorded.")
+        expect(consent).not_to_be_checked()  # nobody agrees by default
+        consent.check()
+        with page.expect_request("**/widget/calls") as request:
+            dialog.get_by_role("button", name="Video call").click()
+        assert request.value.post_data_json["recordingConsent"] is True
+        expect(dialog.get_by_text("This call will be recorded.")).to_be_visible()
+        call = the_call()
+        assert (call.recording_policy, call.recording_consent) == ("consent", True)
+    finally:
+        customer.server.shutdown()

@@ -150,7 +150,8 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
         page: o.attributes.pageUrl, theme: o.theme.primaryColor, base: o.baseUrl }; }""")
     assert opts["keys"] == sorted(["mount", "shadowRoot", "baseUrl", "publicKey", "fingerprint", "mediaType",
                                    "qualificationToken", "contact", "attributes", "pageUrl", "copy",
-                                   "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose"])
+                                   "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose",
+                                   "recordingPolicy", "recordingConsent"])
     assert opts["inShadow"] and opts["fp"] == page.evaluate("localStorage.getItem('converc_fp')")
     assert opts["contact"]["email"] == "visitor@example.com" and opts["token"]
     assert {"waiting", "connected", "ended", "unavailable", "missed"} <= set(opts["copy"])
