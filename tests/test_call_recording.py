@@ -303,3 +303,13 @@ def test_a_deleted_call_takes_its_recording_with_it(client, site, online_rep):
     db.session.execute(sa.delete(Call).where(Call.id == call.id))
     db.session.commit()
     assert db.session.get(Recording, recording_id) is None
+
+
+def test_a_call_that_is_not_recorded_schedules_no_finish(app, client, site, online_rep):
+    get_redis().delete("rq:scheduled:default")
+    site.widget_settings.recording_policy = "off"
+    db.session.commit()
+    call = request_call(client, site)
+    service.accept(call.id, online_rep)
+    service.end(call.id, "rep_hung_up")
+    assert "app.recordings.jobs.finish_call_recording_job" not in scheduled_jobs()

@@ -184,6 +184,9 @@ def schedule_finish(call_id, organization_id) -> None:
     from app.jobs import queue
     from app.recordings.jobs import finish_call_recording_job
 
+    recording = recording_for_call(call_id, organization_id)
+    if recording is None or recording.status != "recording":
+        return  # not recorded, or the browser already said "complete"
     grace = current_app.config["RECORDING_FINISH_GRACE_SECONDS"]
     if grace <= 0:
         finish_call_recording(call_id, organization_id)
