@@ -135,7 +135,8 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
     dialog.get_by_role("button", name="Next").click()
     expect(dialog.get_by_text("You're all set.")).to_be_visible()
 
-    # call.js is the calls feature's: until it exists, "Call now" says so clearly
+    # when call.js cannot be loaded, "Call now" says so clearly
+    page.route("**/static/widget/call.js*", lambda route: route.fulfill(status=404, body="gone"))
     dialog.get_by_role("button", name="Video call").click()
     expect(dialog.get_by_text("Calls can't start from this page right now")).to_be_visible()
 
