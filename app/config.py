@@ -110,6 +110,8 @@ def _recordings() -> dict:
         "RECORDING_TRACK_MAX_BYTES": int(os.environ.get("RECORDING_TRACK_MAX_BYTES", str(1024 ** 3))),
         "RECORDING_UPLOAD_TOKEN_TTL": int(os.environ.get("RECORDING_UPLOAD_TOKEN_TTL", "14400")),
         "RECORDING_URL_TTL_SECONDS": int(os.environ.get("RECORDING_URL_TTL_SECONDS", "86400")),
+        # after call.ended, the server assembles what arrived if the rep's browser never said "complete"
+        "RECORDING_FINISH_GRACE_SECONDS": int(os.environ.get("RECORDING_FINISH_GRACE_SECONDS", "60")),
         "RECORDING_RETENTION_DAYS": int(os.environ.get("RECORDING_RETENTION_DAYS", "90")),
         "WHISPER_MODEL_PATH": os.environ.get("WHISPER_MODEL_PATH", ""),
         "WHISPER_COMPUTE_TYPE": os.environ.get("WHISPER_COMPUTE_TYPE", "int8"),

@@ -7,6 +7,8 @@ import av
 from rq import SimpleWorker
 
 from app.extensions import db
+from app.models import Call
+from app.models.base import utcnow
 from app.recordings.service import start_recording
 from app.recordings.tokens import upload_token
 from app.redis_store import get_redis
@@ -14,8 +16,19 @@ from app.redis_store import get_redis
 AUDIO = "audio/webm;codecs=opus"
 
 
+def new_call(organization_id, policy="notice", consent=False) -> Call:
+    """An answered call of a site that records (the recording's call, for its envelope)."""
+    call = Call(organization_id=organization_id, status="accepted",
+                visitor_fingerprint=f"fp-{uuid.uuid4().hex}", recording_policy=policy,
+                recording_consent=consent, requested_at=utcnow(), accepted_at=utcnow())
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
 def new_recording(organization_id, policy="notice", consent=False, **names):
-    recording = start_recording(uuid.uuid4(), organization_id, policy, consent, **names)
+    call = new_call(organization_id, policy, consent)
+    recording = start_recording(call.id, organization_id, policy, consent, **names)
     db.session.commit()
     return recording
 

@@ -217,7 +217,8 @@ def test_recording_ready_with_signed_urls_that_serve_ranges_and_expire(app, clie
         "visitor": "visitor.webm", "rep": "rep.webm", "video": "video.webm"}
     [event] = events("call.recording_ready")
     data = event.data
-    assert data["call"] == {"id": str(recording.call_id)}
+    assert data["call"]["id"] == str(recording.call_id) and data["call"]["status"] == "accepted"
+    assert set(data) == {"call", "contact", "qualificationAnswers", "transcript", "recording"}
     assert data["transcript"] is None  # the transcript comes with its own event
     assert data["recording"]["available"] is True
     assert data["recording"]["expiresInSeconds"] == app.config["RECORDING_URL_TTL_SECONDS"]

@@ -1,7 +1,13 @@
-"""The `data` of a call event's envelope, exactly as the seed's "Events & Payload" shows it."""
+"""The `data` of a call event's envelope, exactly as the seed's "Events & Payload" shows it.
+
+`event_data` is the one place the envelope is put together: the calls feature's events pass the
+call alone; call.recording_ready and call.transcript_ready pass the call's recording too, whose
+part (`data.transcript`, `data.recording`) the recordings feature builds.
+"""
 
 from app.events import iso
 from app.models import Call, Contact
+from app.recordings.events import recording_payload, transcript_payload
 
 NO_RECORDING = {"available": False, "videoUrl": None, "audioUrl": None, "expiresInSeconds": None}
 
@@ -36,12 +42,24 @@ def contact_data(contact: Contact | None) -> dict | None:
     }
 
 
-def event_data(call: Call) -> dict:
-    """call, contact (with location), qualificationAnswers, transcript null, no recording yet."""
+def no_recording(call: Call) -> dict:
+    """`data.recording` before a recording is ready; a recorded site's calls add the policy and consent."""
+    payload = dict(NO_RECORDING)
+    if call.recording_policy and call.recording_policy != "off":
+        payload.update({"policy": call.recording_policy, "consentGiven": bool(call.recording_consent)})
+    return payload
+
+
+def event_data(call: Call, recording=None, with_urls: bool = False) -> dict:
+    """call, contact (with location), qualificationAnswers, then the transcript and recording.
+
+    Without `recording`: transcript null, recording not available (every lifecycle event).
+    With it: its transcript once ready, and (`with_urls`, call.recording_ready only) its signed URLs.
+    """
     return {
         "call": call_data(call),
         "contact": contact_data(call.contact),
         "qualificationAnswers": list(call.answers or []),
-        "transcript": None,
-        "recording": dict(NO_RECORDING),
+        "transcript": transcript_payload(recording) if recording is not None else None,
+        "recording": recording_payload(recording, with_urls) if recording is not None else no_recording(call),
     }

@@ -14,6 +14,9 @@ from app.calls.tokens import sign_call_token
 from app.extensions import db
 from app.htmx import render
 from app.models import Call, CallEvent, Event, Site, User
+from app.recordings.routes import player_context
+from app.recordings.service import recording_for_call
+from app.recordings.tokens import upload_token
 from app.tenancy import org_get_or_404, org_list, org_select
 
 PER_PAGE = 25
@@ -69,7 +72,8 @@ def show(call_id):
         .where(CallEvent.call_id == call.id).order_by(Event.created_at, Event.type.desc())
     ).all()
     return render_template("calls/show.html", call=call, events=events,
-                           answers=service.answer_lines(call.answers), place=service.place)
+                           answers=service.answer_lines(call.answers), place=service.place,
+                           **player_context(call.id))
 
 
 @bp.post("/calls/<uuid:call_id>/accept")
@@ -109,8 +113,16 @@ def live(call_id):
     return render_template(
         "calls/live.html", call=call, answers=service.answer_lines(call.answers), place=service.place,
         socket_url=socket_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1),
-        ice=ice_servers(f"rep-{current_user.id}"),
+        ice=ice_servers(f"rep-{current_user.id}"), upload_token=_upload_token(call),
     )
+
+
+def _upload_token(call: Call) -> str | None:
+    """The recorder's pass when this call is being recorded (the policy and the visitor allowed it)."""
+    recording = recording_for_call(call.id, call.organization_id)
+    if recording is None or recording.status != "recording":
+        return None
+    return upload_token(call.id, call.organization_id)
 
 
 @bp.post("/calls/<uuid:call_id>/hangup")

@@ -17,6 +17,7 @@ from app.models import Call, CallEvent, Contact, Site, User
 from app.models.base import utcnow
 from app.models.widget import settings_for
 from app.realtime import bus, presence
+from app.recordings.service import schedule_finish, start_recording
 from app.redis_store import get_redis
 
 ABANDON_GRACE_SECONDS = {"visitor": 15, "rep": 30}  # a network blip is not a hang-up
@@ -81,8 +82,13 @@ def upsert_contact(organization_id, fingerprint: str, details: dict, location: d
 
 def request_call(site: Site, *, fingerprint: str, qualification: dict, media_type: str | None = None,
                  contact: dict | None = None, attributes: dict | None = None, page_url: str | None = None,
-                 location: dict | None = None, ip: str | None = None) -> Call:
-    """Queue the visitor's call: record call.requested, ring every eligible rep, start the timeout."""
+                 location: dict | None = None, ip: str | None = None,
+                 recording_consent: bool = False) -> Call:
+    """Queue the visitor's call: record call.requested, ring every eligible rep, start the timeout.
+
+    The site's recording policy is stored with the call, and the visitor's consent with it when
+    the policy asks for one (a consent given under another policy means nothing).
+    """
     settings = settings_for(site)
     if settings.paused:
         raise CallError("calls_paused", "This team is not taking calls right now.", 409)
@@ -91,7 +97,7 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
         raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
     try:
         call = _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes,
-                            page_url, location, ip)
+                            page_url, location, ip, recording_consent)
     except Exception:
         # the request failed: do not leave the visitor locked out until the lock expires
         db.session.rollback()
@@ -102,14 +108,15 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
 
 
 def _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                 location, ip) -> Call:
+                 location, ip, recording_consent) -> Call:
     call = Call(
         organization_id=site.organization_id, site_id=site.id, status="requested",
         media_type=media_type_for(settings.call_type, media_type), visitor_fingerprint=fingerprint,
         visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
         answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
         contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location),
-        requested_at=utcnow(),
+        requested_at=utcnow(), recording_policy=settings.recording_policy,
+        recording_consent=settings.recording_policy == "consent" and bool(recording_consent),
     )
     db.session.add(call)
     db.session.flush()
@@ -203,12 +210,20 @@ def accept(call_id, user: User) -> Call:
         status = current_status(call_id)
         raise CallError(f"call_{status}", _UNAVAILABLE.get(status, "This call is no longer available."), 409)
     _record(call, "call.accepted")
+    _start_recording(call, user)
     db.session.commit()
     _release_open_request(call)
     _notify_reps(call, {"type": "call-update", "callId": str(call.id), "status": "accepted",
                         "acceptedById": str(user.id), "acceptedBy": user.name})
     bus.publish(f"call:{call.id}:visitor", {"type": "accepted", "rep": {"name": user.name}})
     return call
+
+
+def _start_recording(call: Call, user: User) -> None:
+    """In the accept's transaction: the call's Recording when its policy and the visitor allow it."""
+    visitor = call.contact.name if call.contact and call.contact.name else "Visitor"
+    start_recording(call.id, call.organization_id, call.recording_policy, call.recording_consent,
+                    visitor_name=visitor, rep_name=user.name)
 
 
 _UNAVAILABLE = {
@@ -250,6 +265,8 @@ def end(call_id, reason: str) -> Call | None:
     db.session.commit()
     message = {"type": "ended", "status": "ended", "reason": reason}
     bus.publish_many([f"call:{call.id}:visitor", f"call:{call.id}:rep"], message)
+    # a rep browser that crashed never says "complete": the server assembles what arrived
+    schedule_finish(call.id, call.organization_id)
     return call
 
 

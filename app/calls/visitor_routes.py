@@ -98,7 +98,12 @@ def _visitor_details(body: dict) -> dict:
     media_type = body.get("mediaType")
     if media_type not in (None, "video", "audio"):
         raise ValueError("mediaType")
+    # the visitor's tick in the widget's recording consent box (sites that ask for consent)
+    consent = body.get("recordingConsent", False)
+    if not isinstance(consent, bool):
+        raise ValueError("recordingConsent")
     return {"fingerprint": fingerprint, "media_type": media_type, "page_url": _text(body, "pageUrl"),
+            "recording_consent": consent,
             "attributes": attributes,
             "contact": {key: _text(contact, key) for key in ("name", "email", "phone")}}
 
@@ -108,7 +113,8 @@ def _call_response(call: Call, site: Site) -> dict:
     return {
         "call": {"id": str(call.id), "status": call.status, "mediaType": call.media_type,
                  "requestedAt": iso(call.requested_at),
-                 "ringTimeoutSeconds": settings_for(site).ring_timeout_seconds},
+                 "ringTimeoutSeconds": settings_for(site).ring_timeout_seconds,
+                 "recordingPolicy": call.recording_policy, "recordingConsent": call.recording_consent},
         "token": token,
         "socketUrl": url_for("realtime.call_socket", token=token, _external=True)
         .replace("http://", "ws://", 1).replace("https://", "wss://", 1),

@@ -65,6 +65,9 @@ class Call(db.Model):
     )
     # why it ended: canceled, missed, no_one_available, declined, visitor_hung_up, rep_hung_up, disconnected
     end_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # the site's recording policy when the call was requested, and the visitor's answer to it
+    recording_policy: Mapped[str] = mapped_column(sa.String(10), default="off", server_default="off")
+    recording_consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     site: Mapped[Site | None] = relationship()
     contact: Mapped[Contact | None] = relationship(back_populates="calls")

@@ -19,8 +19,10 @@ AUDIO_TRACKS = ("visitor", "rep")
 class Recording(db.Model):
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
-    # the calls table's id; the foreign key is added when calls and recordings meet
-    call_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True, index=True)
+    # one recording per call; it goes when its call goes
+    call_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("call.id", ondelete="CASCADE"), unique=True, index=True
+    )
     policy: Mapped[str] = mapped_column(sa.String(10))
     consent_given: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(12), default="recording")

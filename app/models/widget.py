@@ -38,6 +38,8 @@ DEFAULT_COPY = {
     "missed": "Sorry, nobody could pick up. Book a time instead?",
     "disqualified": "Thanks! Based on your answers, a live call isn't the best fit. We'll be in touch.",
     "calendar": "Book a time",
+    "recordingNotice": "This call will be recorded.",
+    "recordingConsent": "I agree to this call being recorded.",
 }
 
 

@@ -15,6 +15,7 @@ from app.calls import service
 from app.calls.tokens import load_call_token
 from app.extensions import db, sock
 from app.realtime import bp, bus, presence
+from app.recordings.service import is_recording
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 64 * 1024  # an SDP with its candidates fits easily
@@ -109,7 +110,9 @@ def call_socket(ws):
     conn, channel, socket_id = Connection(ws), f"call:{call_id}:{side}", uuid.uuid4().hex
     bus.hub().subscribe(channel, conn)
     try:
-        conn.send_json({"type": "state", "status": status})
+        # a visitor who reconnects mid-call sees the recording indicator again
+        recording = status == "accepted" and is_recording(call_id)
+        conn.send_json({"type": "state", "status": status, "recording": recording})
         if status not in ("requested", "accepted"):
             return
         service.side_joined(call_id, side, socket_id)

@@ -7,6 +7,7 @@ from app.models.recordings import Recording
 from app.recordings import public_bp as bp
 from app.recordings.service import (
     UploadError,
+    announce,
     complete,
     mark_started,
     may_record,
@@ -50,6 +51,7 @@ def start(call_id):
     if recording.status != "recording":
         raise UploadError(409, "recording_closed", "This recording is complete: no more uploads.")
     mark_started(recording)
+    announce(call_id, "recording")
     return jsonify(_state(recording))
 
 

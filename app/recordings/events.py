@@ -1,13 +1,15 @@
-"""The recording's part of every event's `data`: one place, so the call envelope can merge it.
+"""The recording's part of an event's `data`, and the recording events.
 
-The calls feature builds `data.call`, `data.contact` and `data.qualificationAnswers`; these
-functions build `data.transcript` and `data.recording` (seed 002: the URLs appear only on
-`call.recording_ready`, the transcript is null until there is one).
+The calls feature builds the envelope (`app.calls.payload.event_data`: call, contact,
+qualificationAnswers) and merges in what these functions build: `data.transcript` and
+`data.recording` (seed 002: the URLs appear only on `call.recording_ready`, the transcript is
+null until there is one).
 """
 
 from flask import current_app
 
 from app.events import record_event
+from app.extensions import db
 from app.models.recordings import Recording
 from app.recordings.tokens import media_url
 
@@ -38,12 +40,16 @@ def transcript_payload(recording: Recording | None) -> dict | None:
 
 
 def event_data(recording: Recording, with_urls: bool = False) -> dict:
-    """Everything recordings put in an event's `data`; the lead merges the call envelope in here."""
-    return {
-        "call": {"id": str(recording.call_id)},
-        "transcript": transcript_payload(recording),
-        "recording": recording_payload(recording, with_urls),
-    }
+    """The full envelope `data` of a recording event: its call's, with this recording's part merged in."""
+    from app.calls.payload import event_data as call_event_data
+
+    return call_event_data(_call(recording), recording, with_urls)
+
+
+def _call(recording: Recording):
+    from app.models import Call
+
+    return db.session.get(Call, recording.call_id)
 
 
 def conversation_history(recording: Recording | None) -> str:
@@ -57,8 +63,18 @@ def conversation_history(recording: Recording | None) -> str:
 
 def record_recording_ready(recording: Recording):
     """call.recording_ready, in the caller's transaction (the one that marks the recording ready)."""
-    return record_event(recording.organization_id, "call.recording_ready", event_data(recording, True))
+    return _record(recording, "call.recording_ready", with_urls=True)
 
 
 def record_transcript_ready(recording: Recording):
-    return record_event(recording.organization_id, "call.transcript_ready", event_data(recording))
+    return _record(recording, "call.transcript_ready")
+
+
+def _record(recording: Recording, type_: str, with_urls: bool = False):
+    """The event, on the call's timeline like the lifecycle events."""
+    from app.models import CallEvent
+
+    event = record_event(recording.organization_id, type_, event_data(recording, with_urls))
+    db.session.flush()
+    db.session.add(CallEvent(call_id=recording.call_id, event_id=event.id))
+    return event

@@ -167,6 +167,14 @@ def _transcribe(recording: Recording, workdir: Path) -> dict:
     return transcribe.merge(parts, names, language)
 
 
+def finish_call_recording_job(call_id: str, organization_id: str) -> None:
+    """The call ended a while ago: assemble what arrived if the rep's browser never said "complete"."""
+    from app.recordings.service import finish_call_recording
+
+    db.session.expire_all()  # the worker's session may remember the recording as it was
+    finish_call_recording(call_id, organization_id)
+
+
 def purge_expired_recordings() -> int:
     """Delete recordings (files, transcript, rows) older than RECORDING_RETENTION_DAYS; 0 keeps all."""
     days = current_app.config["RECORDING_RETENTION_DAYS"]

@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -158,6 +159,7 @@ def complete(recording: Recording | None) -> Recording:
         recording.completed_at = utcnow()
         db.session.commit()
         enqueue_assembly(recording.id)
+        announce(recording.call_id, "stopped")
     return recording
 
 
@@ -170,6 +172,41 @@ def finish_call_recording(call_id, organization_id) -> Recording | None:
     if recording is not None and recording.status == "recording":
         complete(recording)
     return recording
+
+
+def schedule_finish(call_id, organization_id) -> None:
+    """After call.ended: finish the recording once the rep's browser had time to send its last chunks.
+
+    The browser normally says "complete" itself within seconds; this catches a browser that
+    crashed or closed, so what arrived is still assembled. Finishing earlier would refuse those
+    last chunks (the recording is closed once assembly starts).
+    """
+    from app.jobs import queue
+    from app.recordings.jobs import finish_call_recording_job
+
+    recording = recording_for_call(call_id, organization_id)
+    if recording is None or recording.status != "recording":
+        return  # not recorded, or the browser already said "complete"
+    grace = current_app.config["RECORDING_FINISH_GRACE_SECONDS"]
+    if grace <= 0:
+        finish_call_recording(call_id, organization_id)
+        return
+    queue().enqueue_in(timedelta(seconds=grace), finish_call_recording_job,
+                       str(call_id), str(organization_id))
+
+
+def is_recording(call_id) -> bool:
+    """The rep's recorder started and the call is still being recorded (the visitor's indicator)."""
+    return bool(db.session.scalar(sa.select(Recording.id).where(
+        Recording.call_id == _uuid(call_id), Recording.status == "recording",
+        Recording.started_at.is_not(None))))
+
+
+def announce(call_id, state: str) -> None:
+    """Tell the visitor's call screen that recording started or stopped (its indicator)."""
+    from app.realtime import bus
+
+    bus.publish(f"call:{call_id}:visitor", {"type": "recording", "state": state})
 
 
 def enqueue_assembly(recording_id) -> None:

@@ -51,6 +51,8 @@ def settings_json(settings) -> dict:
         "openOnLoad": settings.open_on_load, "hideWhenUnavailable": settings.hide_when_unavailable,
         "paused": settings.paused, "callType": settings.call_type,
         "ringTimeoutSeconds": settings.ring_timeout_seconds,
+        # off | notice (tell the visitor) | consent (ask; record only with a tick)
+        "recordingPolicy": settings.recording_policy or "off",
     }
 
 

@@ -4,11 +4,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.models.widget import RECORDING_POLICIES
 from app.sites.service import InvalidDomain, normalize_domain
 from app.widget.countries import CODES, HINTS
 
 CONTACT_CHOICES = [("required", "Required"), ("optional", "Optional"), ("off", "Don't ask")]
 CALL_TYPE_CHOICES = [("choice", "Visitor's choice"), ("video", "Video"), ("audio", "Audio only")]
+RECORDING_CHOICES = [("off", "Don't record calls"), ("notice", "Record, and tell the visitor"),
+                     ("consent", "Record only when the visitor agrees")]
 
 
 def parse_countries(text: str) -> list[str]:
@@ -61,6 +64,7 @@ class WidgetSettingsForm(FlaskForm):
     ring_timeout_seconds = IntegerField("Ring timeout (seconds)", validators=[
         DataRequired("How long should reps' dashboards ring?"),
         NumberRange(10, 300, "Between 10 and 300 seconds.")])
+    recording_policy = SelectField("Recording", choices=RECORDING_CHOICES, validate_choice=False)
 
     def __init__(self, *args, site_domain: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,6 +86,11 @@ class WidgetSettingsForm(FlaskForm):
         except ValueError as e:
             raise ValidationError(str(e)) from e
 
+    def validate_recording_policy(self, field):
+        # our own message rather than WTForms' "Not a valid choice"; not sent at all keeps the saved one
+        if field.raw_data and field.data not in RECORDING_POLICIES:
+            raise ValidationError("Choose whether calls are recorded: off, with a notice, or with consent.")
+
     def validate_calendar_url(self, field):
         if field.data and not field.data.lower().startswith(("https://", "http://")):
             raise ValidationError("Enter a full link, starting with https://")
@@ -89,7 +98,8 @@ class WidgetSettingsForm(FlaskForm):
     def load(self, settings) -> None:
         """Fill the form from saved settings (on GET)."""
         for name in ("badge_label", "welcome_text", "collect_email", "collect_phone", "open_on_load",
-                     "hide_when_unavailable", "paused", "calendar_url", "call_type", "ring_timeout_seconds"):
+                     "hide_when_unavailable", "paused", "calendar_url", "call_type", "ring_timeout_seconds",
+                     "recording_policy"):
             getattr(self, name).data = getattr(settings, name)
         self.countries.data = ", ".join(settings.countries or [])
         self.domain_aliases.data = "\n".join(settings.domain_aliases or [])
@@ -99,6 +109,8 @@ class WidgetSettingsForm(FlaskForm):
         for name in ("badge_label", "welcome_text", "collect_email", "collect_phone", "open_on_load",
                      "hide_when_unavailable", "paused", "call_type", "ring_timeout_seconds"):
             setattr(settings, name, getattr(self, name).data)
+        if self.recording_policy.raw_data:
+            settings.recording_policy = self.recording_policy.data
         settings.badge_label = settings.badge_label.strip()
         settings.calendar_url = (self.calendar_url.data or "").strip() or None
         settings.countries = self.countries.parsed

@@ -1,5 +1,7 @@
 // The rep's call screen: local camera/mic, the WebRTC session (shared with the widget's call.js)
-// and the controls. The visitor offers; we answer.
+// and the controls. The visitor offers; we answer. When the call may be recorded (the page carries
+// an upload token), recorder.js records both voices and the visitor's video once connected, and
+// the last chunks are sent before the page moves on.
 (function () {
   "use strict";
   var screen = document.getElementById("call-screen");
@@ -10,9 +12,37 @@
   var local = document.getElementById("local-video");
   var mediaType = screen.getAttribute("data-media-type");
   var doneUrl = screen.getAttribute("data-done-url");
-  var session = null, started = null, ticker = null;
+  var session = null, started = null, ticker = null, localStream = null;
+  var uploadToken = screen.getAttribute("data-upload-token");
+  var indicator = document.getElementById("recording-indicator");
+  var recording = null; // a promise of the ConvercRecorder, once started
 
   function say(text) { status.textContent = text; }
+
+  function showRecording(state, detail) {
+    if (!indicator) return;
+    indicator.setAttribute("data-state", state);
+    indicator.hidden = ["recording", "stopping", "error"].indexOf(state) < 0;
+    var label = indicator.querySelector(".recording-label");
+    label.textContent = state === "stopping" ? "Saving the recording…"
+      : state === "error" ? "Recording interrupted: " + (detail || "unknown error") : "Recording";
+  }
+
+  function startRecording() {
+    if (!uploadToken || recording || !window.ConvercRecorder || !session) return;
+    recording = ConvercRecorder.start({
+      baseUrl: "", callId: screen.getAttribute("data-call-id"), uploadToken: uploadToken,
+      localStream: localStream, remoteStream: session.remoteStream, onState: showRecording,
+    }).then(function (recorder) {
+      window.ConvercCallScreen.recorder = recorder;
+      return recorder;
+    });
+  }
+
+  function stopRecording() {
+    if (!recording) return Promise.resolve();
+    return recording.then(function (recorder) { return recorder.stop(); }).catch(function () {});
+  }
 
   function clock() {
     var s = Math.floor((Date.now() - started) / 1000);
@@ -20,6 +50,7 @@
   }
 
   function begin(stream) {
+    localStream = stream;
     if (stream) local.srcObject = stream;
     session = new ConvercCall.Session({
       socketUrl: screen.getAttribute("data-socket-url"),
@@ -33,6 +64,7 @@
             clearInterval(ticker);
             say("Connected · " + clock());
             ticker = setInterval(function () { say("Connected · " + clock()); }, 1000);
+            startRecording();
           } else if (state === "disconnected" || state === "failed") {
             say("Connection lost, reconnecting…");
           }
@@ -51,8 +83,13 @@
   function finished(text) {
     clearInterval(ticker);
     say(text);
-    setTimeout(function () { location.assign(doneUrl); }, 2500);
+    var shown = new Promise(function (resolve) { setTimeout(resolve, 2500); });
+    // leave once the last chunks are up; after 20 s anyway: the server assembles what arrived
+    var patience = new Promise(function (resolve) { setTimeout(resolve, 20000); });
+    Promise.race([Promise.all([shown, stopRecording()]), patience]).then(function () { location.assign(doneUrl); });
   }
+
+  window.addEventListener("pagehide", function () { stopRecording(); });
 
   document.getElementById("hangup-button").addEventListener("click", function () {
     this.disabled = true;

@@ -4,7 +4,7 @@
  * The widget flow lazy-loads this file after "Call now" and calls
  *   window.ConvercCall.start({mount, shadowRoot, baseUrl, publicKey, fingerprint, mediaType,
  *     qualificationToken, contact, attributes, pageUrl, copy, calendarUrl, nextAvailableAt,
- *     theme, emit, onClose})
+ *     theme, emit, onClose, recordingPolicy, recordingConsent})
  * Screens render into `mount` (inside the widget's shadow root), styled by a constructed
  * stylesheet (customer pages may forbid inline styles). Visitor text only ever goes in as
  * textContent.
@@ -99,6 +99,7 @@
   Session.prototype.handle = function (message) {
     if (message.type === "state") {
       this.status = message.status;
+      if (message.recording) this.fire("recording", "recording");
       if (FINAL[message.status]) this.finish(message.status, null);
       else this.fire("state", message.status);
     } else if (message.type === "accepted") {
@@ -112,6 +113,8 @@
       this.onSignal(message.data || {});
     } else if (message.type === "ended") {
       this.finish(message.status, message.reason);
+    } else if (message.type === "recording") {
+      this.fire("recording", message.state);
     }
   };
 
@@ -267,6 +270,11 @@
     ".cc-danger{background:#d93025;border-color:#d93025;color:#fff;font-weight:600}",
     ".cc-link{color:var(--cc-accent,#4f46e5);font-weight:600}",
     ".cc-alert{background:#fdecea;color:#8c1d18;border-radius:8px;padding:10px 12px;text-align:left;margin:0}",
+    ".cc-rec{position:absolute;left:8px;top:8px;display:flex;align-items:center;gap:6px;padding:3px 10px;",
+    "border-radius:999px;background:rgba(0,0,0,.6);color:#fff;font-size:12px;font-weight:600}",
+    ".cc-rec[hidden]{display:none}",
+    ".cc-rec:before{content:'';width:8px;height:8px;border-radius:50%;background:#ff4d4d;animation:cc-blink 1.2s infinite}",
+    "@keyframes cc-blink{50%{opacity:.3}}",
   ].join("");
 
   function adoptStyles(root, theme) {
@@ -373,6 +381,7 @@
       publicKey: o.publicKey, fingerprint: o.fingerprint, mediaType: this.mediaType,
       qualificationToken: o.qualificationToken, contact: o.contact || {}, attributes: o.attributes || {},
       pageUrl: o.pageUrl || String(window.location.href),
+      recordingConsent: o.recordingPolicy === "consent" && o.recordingConsent === true,
     };
     fetch(this.base + "/widget/calls", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -418,6 +427,7 @@
         connection: function (state) { self.connection(state); },
         ended: function (status, reason) { self.ended(status, reason); },
         peerLeft: function () { if (self.statusLine) self.statusLine.textContent = "Reconnecting…"; },
+        recording: function (state) { self.recordingState(state); },
         socket: function (state) {
           if (state === "refused") self.failed("This call expired. Please start a new one.", "token_expired");
         },
@@ -434,6 +444,7 @@
     var elapsed = el("p", "cc-elapsed", "0:00");
     elapsed.setAttribute("aria-label", "Waiting time");
     box.appendChild(elapsed);
+    if (this.recorded()) box.appendChild(el("p", "cc-text", this.copy.recordingNotice || "This call will be recorded."));
     box.appendChild(button("Cancel", "", function () { self.cancel(); }));
     this.ticker = setInterval(function () { elapsed.textContent = clock(Math.floor((Date.now() - started) / 1000)); }, 1000);
   };
@@ -458,6 +469,10 @@
       local.srcObject = this.stream;
       stage.appendChild(local);
     }
+    this.recIndicator = el("p", "cc-rec", "Recording");
+    this.recIndicator.setAttribute("role", "status");
+    this.recIndicator.hidden = !this.recordingNow;
+    stage.appendChild(this.recIndicator);
     box.appendChild(stage);
     this.statusLine = el("p", "cc-text", (this.copy.connected || "Connecting to") + " " + this.repName + "…");
     box.appendChild(this.statusLine);
@@ -482,6 +497,19 @@
     }
     controls.appendChild(button("Hang up", "cc-danger", function () { self.hangUp(); }));
     box.appendChild(controls);
+  };
+
+  /** The visitor was told (notice) or agreed (consent): the call may be recorded. */
+  VisitorCall.prototype.recorded = function () {
+    var policy = this.opts.recordingPolicy;
+    return policy === "notice" || (policy === "consent" && this.opts.recordingConsent === true);
+  };
+
+  /** The server says the rep's recorder started or stopped: the indicator follows it. */
+  VisitorCall.prototype.recordingState = function (state) {
+    this.recordingNow = state === "recording";
+    if (this.recIndicator) this.recIndicator.hidden = !this.recordingNow;
+    this.emit("call.recording", { callId: this.call && this.call.id, state: state });
   };
 
   VisitorCall.prototype.showRemote = function (stream) {

@@ -19,6 +19,8 @@
  *   opts.calendarUrl         the calendar fallback link, or null
  *   opts.nextAvailableAt     ISO-8601 UTC time someone is next available, or null
  *   opts.theme               the theme object of /widget/config
+ *   opts.recordingPolicy     the site's recording policy: "off" | "notice" | "consent"
+ *   opts.recordingConsent    true when the visitor ticked the consent box (policy "consent")
  *   opts.emit(name, detail)  dispatches "converc:" + name on window (e.g. "call.accepted")
  *   opts.onClose()           call when the visitor is done: closes the panel, the flow starts afresh
  * All copy is inserted with textContent, never as HTML.
@@ -40,6 +42,9 @@
     ".row .grow{flex:1}.sec{all:unset;cursor:pointer;padding:10px 4px;color:inherit;opacity:.8;font:15px var(--ic-font)}" +
     ".sec:hover{opacity:1;text-decoration:underline}.link{text-decoration:none}" +
     ".steps{font-size:12px;opacity:.7;margin:0 0 6px}.back{font-weight:600}" +
+    ".rec{font-size:13px;display:flex;align-items:center;gap:6px;margin:8px 0 0}" +
+    ".rec:before{content:'';width:8px;height:8px;border-radius:50%;background:#d93025;flex:none}" +
+    ".opt.rec:before{display:none}" +
     "label.f{display:block;font-size:13px;font-weight:600;margin:0 0 4px}";
 
   function backAt(iso) {
@@ -54,7 +59,7 @@
 
   function mount(ctx) {
     var h = ctx.h, c = ctx.config, copy = c.theme.copy, qs = c.flow.questions, body = ctx.body;
-    var st = { answers: {}, contact: { name: "", email: "", phone: "" }, result: null };
+    var st = { answers: {}, contact: { name: "", email: "", phone: "" }, result: null, consent: false };
     ctx.addStyles(CSS);
 
     function show(title, kids, focus) {
@@ -220,7 +225,17 @@
       var type = c.settings.callType;
       var buttons = type === "choice" ? [btn(copy.videoCall, function () { call("video"); }), btn(copy.audioCall, function () { call("audio"); })]
         : [btn(copy.callNow, function () { call(type); })];
-      show(copy.welcomeTitle, [p(copy.ready), h("div", { "class": "row" }, buttons.concat([calendarLink()]))]);
+      show(copy.welcomeTitle, [p(copy.ready), recordingNote(), h("div", { "class": "row" }, buttons.concat([calendarLink()]))]);
+    }
+
+    // Before "Call now": a notice that the call is recorded, or the box to agree to it.
+    function recordingNote() {
+      var policy = c.settings.recordingPolicy;
+      if (policy === "notice") return p(copy.recordingNotice, "rec");
+      if (policy !== "consent") return null;
+      var box = h("input", { type: "checkbox", id: "ic-rec-consent", name: "recordingConsent", checked: st.consent,
+        onchange: function () { st.consent = box.checked; } });
+      return h("label", { "class": "opt rec", "for": "ic-rec-consent" }, [box, h("span", { text: copy.recordingConsent })]);
     }
 
     function callFailed(mountEl, message) {
@@ -240,6 +255,8 @@
           fingerprint: ctx.fingerprint(), mediaType: mediaType, qualificationToken: st.result.qualificationToken,
           contact: st.result.contact || st.contact, attributes: ctx.attributes(), pageUrl: location.href, copy: copy,
           calendarUrl: c.calendarUrl, nextAvailableAt: c.availability.nextAvailableAt, theme: c.theme, emit: ctx.emit,
+          recordingPolicy: c.settings.recordingPolicy || "off",
+          recordingConsent: c.settings.recordingPolicy === "consent" && st.consent,
           onClose: function () { ctx.close(); welcome(); } });
       }, function () {
         callFailed(mountEl, "Calls can't start from this page right now. Please try again later" + (c.calendarUrl ? ", or book a time." : "."));

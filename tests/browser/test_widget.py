@@ -135,9 +135,14 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
     dialog.get_by_role("button", name="Next").click()
     expect(dialog.get_by_text("You're all set.")).to_be_visible()
 
-    # a stand-in call.js records the options the flow hands to the calls feature
+    # when call.js cannot be loaded, "Call now" says so clearly
+    page.route("**/static/widget/call.js*", lambda route: route.fulfill(status=404, body="gone"))
+    dialog.get_by_role("button", name="Video call").click()
+    expect(dialog.get_by_text("Calls can't start from this page right now")).to_be_visible()
+
     page.route("**/static/widget/call.js*", lambda route: route.fulfill(
         status=200, content_type="text/javascript", body=FAKE_CALL_JS))
+    dialog.get_by_role("button", name="Back").click()
     dialog.get_by_role("button", name="Audio call").click()
     expect(dialog.get_by_text("CALL UI audio")).to_be_visible()
     opts = page.evaluate("""() => { const o = window.__opts; return {
@@ -146,7 +151,8 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
         page: o.attributes.pageUrl, theme: o.theme.primaryColor, base: o.baseUrl }; }""")
     assert opts["keys"] == sorted(["mount", "shadowRoot", "baseUrl", "publicKey", "fingerprint", "mediaType",
                                    "qualificationToken", "contact", "attributes", "pageUrl", "copy",
-                                   "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose"])
+                                   "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose",
+                                   "recordingPolicy", "recordingConsent"])
     assert opts["inShadow"] and opts["fp"] == page.evaluate("localStorage.getItem('converc_fp')")
     assert opts["contact"]["email"] == "visitor@example.com" and opts["token"]
     assert {"waiting", "connected", "ended", "unavailable", "missed"} <= set(opts["copy"])
