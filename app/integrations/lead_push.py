@@ -10,7 +10,7 @@ from app import outbound
 from app.extensions import db
 from app.integrations import store
 from app.integrations.errors import IntegrationError, Refused
-from app.integrations.messages import answer_lines
+from app.integrations.messages import answer_lines, call_of
 from app.models import Call, Event, Integration, Recording
 
 TRIGGERS = {"call.ended": "When a call ends", "call.transcript_ready": "When its transcript is ready"}
@@ -50,9 +50,8 @@ def payload(row: Integration, event: Event) -> dict | None:
     """firstName, lastName, email, conversationHistory and clientId (when set); None without a call."""
     from app.recordings.events import conversation_history
 
-    call_id = ((event.data or {}).get("call") or {}).get("id")
-    call = db.session.scalar(sa.select(Call).where(Call.id == call_id, Call.organization_id == row.organization_id))
-    if call is None:
+    call = call_of(event)
+    if call is None or call.organization_id != row.organization_id:
         return None
     recording = db.session.scalar(sa.select(Recording).where(Recording.call_id == call.id))
     history = conversation_history(recording) or _answers_history(call)

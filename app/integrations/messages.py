@@ -1,5 +1,6 @@
 """What Slack and Discord say about an event: one neutral message, rendered by each of them."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,9 +29,17 @@ def dashboard_url(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
-def _call(event: Event) -> Call | None:
-    call_id = ((event.data or {}).get("call") or {}).get("id")
-    if not call_id:
+def as_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def call_of(event: Event) -> Call | None:
+    """The call an event is about, only within the event's own organization."""
+    call_id = as_uuid(((event.data or {}).get("call") or {}).get("id"))
+    if call_id is None:
         return None
     # the event's own organization: another organization's call is never described
     return db.session.scalar(sa.select(Call).where(Call.id == call_id, Call.organization_id == event.organization_id))
@@ -71,9 +80,9 @@ def _parse(value: str) -> datetime:
 
 
 def _rep_name(organization_id, user_id) -> str | None:
-    if not user_id:
+    if as_uuid(user_id) is None:
         return None
-    user = db.session.scalar(sa.select(User).where(User.id == user_id, User.organization_id == organization_id))
+    user = db.session.scalar(sa.select(User).where(User.id == as_uuid(user_id), User.organization_id == organization_id))
     return user.name if user else None
 
 
@@ -82,7 +91,7 @@ def for_event(event: Event) -> Message | None:
     data = event.data or {}
     call = data.get("call") or {}
     if event.type == "call.transcript_ready":
-        row = _call(event)
+        row = call_of(event)
         if row is None:
             return None
         data = {**data, "contact": {"name": row.contact.name if row.contact else None,

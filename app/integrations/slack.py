@@ -31,7 +31,9 @@ def connect(organization_id, token: dict) -> Integration:
 
 
 def _token_secret(token: dict) -> dict:
-    return {k: token[k] for k in ("access_token", "refresh_token", "expires_at", "token_type") if k in token}
+    # Slack says token_type "bot"; the token is sent as a Bearer token all the same
+    kept = {k: token[k] for k in ("access_token", "refresh_token", "expires_at") if token.get(k)}
+    return {**kept, "token_type": "Bearer"}
 
 
 def _call(row: Integration, method: str, http: str = "POST", **kwargs) -> dict:
