@@ -14,8 +14,11 @@ from urllib.parse import parse_qs
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-CLIENTS = {"google": ("google-client", "google-secret"), "slack": ("slack-client", "slack-secret"),
-           "discord": ("discord-client", "discord-secret")}
+CLIENTS = {
+    "google": ("google-client", "google-secret"),
+    "slack": ("slack-client", "slack-secret"),
+    "discord": ("discord-client", "discord-secret"),
+}
 LEAD_AUTH = ("leaduser", "lead-pass")
 
 
@@ -44,14 +47,20 @@ class Providers:
 
     def config(self) -> dict:
         return {
-            "GOOGLE_CLIENT_ID": CLIENTS["google"][0], "GOOGLE_CLIENT_SECRET": CLIENTS["google"][1],
-            "GOOGLE_AUTHORIZE_URL": self.url + "/google/auth", "GOOGLE_TOKEN_URL": self.url + "/google/token",
+            "GOOGLE_CLIENT_ID": CLIENTS["google"][0],
+            "GOOGLE_CLIENT_SECRET": CLIENTS["google"][1],
+            "GOOGLE_AUTHORIZE_URL": self.url + "/google/auth",
+            "GOOGLE_TOKEN_URL": self.url + "/google/token",
             "GOOGLE_CALENDAR_API_URL": self.url + "/google/calendar/v3",
-            "SLACK_CLIENT_ID": CLIENTS["slack"][0], "SLACK_CLIENT_SECRET": CLIENTS["slack"][1],
-            "SLACK_AUTHORIZE_URL": self.url + "/slack/oauth/v2/authorize", "SLACK_API_URL": self.url + "/slack/api",
-            "DISCORD_CLIENT_ID": CLIENTS["discord"][0], "DISCORD_CLIENT_SECRET": CLIENTS["discord"][1],
+            "SLACK_CLIENT_ID": CLIENTS["slack"][0],
+            "SLACK_CLIENT_SECRET": CLIENTS["slack"][1],
+            "SLACK_AUTHORIZE_URL": self.url + "/slack/oauth/v2/authorize",
+            "SLACK_API_URL": self.url + "/slack/api",
+            "DISCORD_CLIENT_ID": CLIENTS["discord"][0],
+            "DISCORD_CLIENT_SECRET": CLIENTS["discord"][1],
             "DISCORD_AUTHORIZE_URL": self.url + "/discord/oauth2/authorize",
-            "DISCORD_API_URL": self.url + "/discord/api", "INTEGRATION_TIMEOUT_SECONDS": 2.0,
+            "DISCORD_API_URL": self.url + "/discord/api",
+            "INTEGRATION_TIMEOUT_SECONDS": 2.0,
         }
 
     # --- helpers of the fake services ----------------------------------------------------------------
@@ -92,22 +101,37 @@ class Providers:
             grant = request.form.get("grant_type")
             if grant == "authorization_code":
                 code = request.form["code"]
-                return jsonify(access_token=p._new_token(f"ya29.{code}"), expires_in=3599, token_type="Bearer",
-                               refresh_token=f"1//refresh-{code}",
-                               scope="https://www.googleapis.com/auth/calendar.readonly")
+                return jsonify(
+                    access_token=p._new_token(f"ya29.{code}"),
+                    expires_in=3599,
+                    token_type="Bearer",
+                    refresh_token=f"1//refresh-{code}",
+                    scope="https://www.googleapis.com/auth/calendar.readonly",
+                )
             if grant == "refresh_token":
                 if request.form["refresh_token"] in p.revoked_refresh:
-                    return jsonify(error="invalid_grant", error_description="Token has been expired or revoked."), 400
+                    return jsonify(
+                        error="invalid_grant", error_description="Token has been expired or revoked."
+                    ), 400
                 code = request.form["refresh_token"].removeprefix("1//refresh-")
-                return jsonify(access_token=p._new_token(f"ya29.{code}"), expires_in=3599, token_type="Bearer",
-                               scope="https://www.googleapis.com/auth/calendar.readonly")
+                return jsonify(
+                    access_token=p._new_token(f"ya29.{code}"),
+                    expires_in=3599,
+                    token_type="Bearer",
+                    scope="https://www.googleapis.com/auth/calendar.readonly",
+                )
             return jsonify(error="unsupported_grant_type"), 400
 
         def google_auth_error():
             token = p._bearer()
             if not token.startswith("ya29.") or token in p.revoked_access:
-                return jsonify(error={"code": 401, "message": "Request had invalid authentication credentials.",
-                                      "status": "UNAUTHENTICATED"}), 401
+                return jsonify(
+                    error={
+                        "code": 401,
+                        "message": "Request had invalid authentication credentials.",
+                        "status": "UNAUTHENTICATED",
+                    }
+                ), 401
             return None
 
         @app.get("/google/calendar/v3/users/me/calendarList")
@@ -117,10 +141,18 @@ class Providers:
             if failed:
                 return failed
             account = p._bearer().split(".")[1].rsplit("-", 1)[0]
-            return jsonify(kind="calendar#calendarList", items=[
-                {"id": f"{account}@example.com", "summary": f"{account}@example.com", "primary": True,
-                 "accessRole": "owner"},
-                {"id": "team@group.calendar.google.com", "summary": "Sales team", "accessRole": "reader"}])
+            return jsonify(
+                kind="calendar#calendarList",
+                items=[
+                    {
+                        "id": f"{account}@example.com",
+                        "summary": f"{account}@example.com",
+                        "primary": True,
+                        "accessRole": "owner",
+                    },
+                    {"id": "team@group.calendar.google.com", "summary": "Sales team", "accessRole": "reader"},
+                ],
+            )
 
         @app.post("/google/calendar/v3/freeBusy")
         def free_busy():
@@ -129,10 +161,16 @@ class Providers:
             if failed:
                 return failed
             body = request.get_json()
-            calendars = {item["id"]: {"busy": [{"start": s, "end": e} for s, e in p.busy.get(item["id"], [])]}
-                         for item in body["items"]}
-            return jsonify(kind="calendar#freeBusy", timeMin=body["timeMin"], timeMax=body["timeMax"],
-                           calendars=calendars)
+            calendars = {
+                item["id"]: {"busy": [{"start": s, "end": e} for s, e in p.busy.get(item["id"], [])]}
+                for item in body["items"]
+            }
+            return jsonify(
+                kind="calendar#freeBusy",
+                timeMin=body["timeMin"],
+                timeMax=body["timeMax"],
+                calendars=calendars,
+            )
 
         @app.post("/slack/api/oauth.v2.access")
         def slack_access():
@@ -140,9 +178,17 @@ class Providers:
             if not p._client_ok("slack"):
                 return jsonify(ok=False, error="invalid_client_id")
             team = request.form["code"]
-            return jsonify(ok=True, access_token=f"xoxb-{team}", token_type="bot", scope="chat:write,channels:read",
-                           bot_user_id="U0BOT", app_id="A0APP", team={"id": f"T-{team}", "name": team.title()},
-                           enterprise=None, is_enterprise_install=False)
+            return jsonify(
+                ok=True,
+                access_token=f"xoxb-{team}",
+                token_type="bot",
+                scope="chat:write,channels:read",
+                bot_user_id="U0BOT",
+                app_id="A0APP",
+                team={"id": f"T-{team}", "name": team.title()},
+                enterprise=None,
+                is_enterprise_install=False,
+            )
 
         def slack_auth():
             token = p._bearer()
@@ -158,9 +204,14 @@ class Providers:
             team, failed = slack_auth()
             if failed:
                 return failed
-            return jsonify(ok=True, channels=[{"id": f"C-{team}-sales", "name": "sales-alerts", "is_channel": True},
-                                              {"id": f"C-{team}-general", "name": "general", "is_channel": True}],
-                           response_metadata={"next_cursor": ""})
+            return jsonify(
+                ok=True,
+                channels=[
+                    {"id": f"C-{team}-sales", "name": "sales-alerts", "is_channel": True},
+                    {"id": f"C-{team}-general", "name": "general", "is_channel": True},
+                ],
+                response_metadata={"next_cursor": ""},
+            )
 
         @app.post("/slack/api/chat.postMessage")
         def slack_post():
@@ -182,18 +233,30 @@ class Providers:
             if not p._client_ok("discord"):
                 return jsonify(error="invalid_client"), 401
             code = request.form["code"]
-            return jsonify(access_token=f"discord-{code}", token_type="Bearer", expires_in=604800,
-                           refresh_token="r", scope="webhook.incoming",
-                           webhook={"id": "9001", "token": f"tok-{code}", "type": 1, "name": "Converc",
-                                    "channel_id": "c-1", "guild_id": "g-1",
-                                    "url": f"{p.url}/discord/api/webhooks/9001/tok-{code}"})
+            return jsonify(
+                access_token=f"discord-{code}",
+                token_type="Bearer",
+                expires_in=604800,
+                refresh_token="r",
+                scope="webhook.incoming",
+                webhook={
+                    "id": "9001",
+                    "token": f"tok-{code}",
+                    "type": 1,
+                    "name": "Converc",
+                    "channel_id": "c-1",
+                    "guild_id": "g-1",
+                    "url": f"{p.url}/discord/api/webhooks/9001/tok-{code}",
+                },
+            )
 
         @app.get("/discord/api/webhooks/<webhook_id>/<token>")
         def discord_webhook_info(webhook_id, token):
             if not token.startswith("tok-"):
                 return jsonify(message="Unknown Webhook", code=10015), 404
-            return jsonify(id=webhook_id, type=1, name="Alerts hook", channel_id="c-2", guild_id="g-1",
-                           token=token)
+            return jsonify(
+                id=webhook_id, type=1, name="Alerts hook", channel_id="c-2", guild_id="g-1", token=token
+            )
 
         @app.post("/discord/api/webhooks/<webhook_id>/<token>")
         def discord_execute(webhook_id, token):

@@ -32,8 +32,13 @@ def providers():
 
 @pytest.fixture
 def app(make_app, providers):
-    for state in (providers.requests, providers.scripts, providers.busy, providers.revoked_access,
-                  providers.revoked_refresh):
+    for state in (
+        providers.requests,
+        providers.scripts,
+        providers.busy,
+        providers.revoked_access,
+        providers.revoked_refresh,
+    ):
         state.clear()
     app = make_app(**LOOPBACK_HOOKS, **providers.config())
     with app.app_context():
@@ -80,10 +85,20 @@ def scheduled_delays(app) -> list[float]:
 
 def make_call(org_id, user=None, status="requested", name="Vera Visitor", email="vera@example.org") -> Call:
     fingerprint = f"fp-{uuid.uuid4().hex[:8]}"
-    contact = Contact(organization_id=org_id, fingerprint=fingerprint, name=name, email=email,
-                      location={"city": "Austin", "region": "TX", "country": "United States"})
-    call = Call(organization_id=org_id, contact=contact, visitor_fingerprint=fingerprint, answers=ANSWERS,
-                status=status)
+    contact = Contact(
+        organization_id=org_id,
+        fingerprint=fingerprint,
+        name=name,
+        email=email,
+        location={"city": "Austin", "region": "TX", "country": "United States"},
+    )
+    call = Call(
+        organization_id=org_id,
+        contact=contact,
+        visitor_fingerprint=fingerprint,
+        answers=ANSWERS,
+        status=status,
+    )
     if status == "ended" and user is not None:
         call.accepted_by_id = user.id
         call.accepted_at, call.ended_at = utcnow() - timedelta(seconds=125), utcnow()
@@ -101,21 +116,36 @@ def call_event(org_id, type_, user=None, **kwargs):
 
 # --- Google Calendar ------------------------------------------------------------------------------------
 
-def test_calendar_connect_picks_primary_syncs_busy_time_and_encrypts_tokens(app, client, auth, rep, providers):
+
+def test_calendar_connect_picks_primary_syncs_busy_time_and_encrypts_tokens(
+    app, client, auth, rep, providers
+):
     login(auth, rep)
     start = utcnow().replace(microsecond=0) + timedelta(hours=1)
-    providers.busy["rex@example.com"] = [(start.isoformat().replace("+00:00", "Z"),
-                                          (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"))]
+    providers.busy["rex@example.com"] = [
+        (
+            start.isoformat().replace("+00:00", "Z"),
+            (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
+        )
+    ]
     response, query = oauth_dance(client, "google", "rex", providers)
     assert response.status_code in (302, 303)
     assert query["access_type"] == ["offline"] and "calendar.readonly" in query["scope"][0]
     conn = db.session.scalar(sa.select(CalendarConnection))
-    assert conn.user_id == rep.id and conn.calendar_id == "rex@example.com" and conn.account_email == conn.calendar_id
-    assert "ya29" not in conn.access_token_encrypted and decrypt(conn.access_token_encrypted).startswith("ya29.rex")
+    assert (
+        conn.user_id == rep.id
+        and conn.calendar_id == "rex@example.com"
+        and conn.account_email == conn.calendar_id
+    )
+    assert "ya29" not in conn.access_token_encrypted and decrypt(conn.access_token_encrypted).startswith(
+        "ya29.rex"
+    )
     assert decrypt(conn.refresh_token_encrypted) == "1//refresh-rex"
     run_jobs(app)  # the sync right after connecting
     blocks = db.session.scalars(sa.select(BusyBlock).where(BusyBlock.user_id == rep.id)).all()
-    assert [(b.source, b.starts_at, b.ends_at) for b in blocks] == [(SOURCE, start, start + timedelta(minutes=30))]
+    assert [(b.source, b.starts_at, b.ends_at) for b in blocks] == [
+        (SOURCE, start, start + timedelta(minutes=30))
+    ]
     page = client.get("/settings/integrations/google-calendar").get_data(as_text=True)
     assert "Sales team" in page and "rex@example.com" in page and "Last read" in page
 
@@ -129,8 +159,14 @@ def test_calendar_picker_refresh_and_disconnect(app, client, auth, rep, provider
     assert bad.status_code == 422 and "Choose one of your calendars." in bad.get_data(as_text=True)
     now = utcnow()
     providers.busy["team@group.calendar.google.com"] = [
-        ((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))]
-    ok = auth.post("/settings/integrations/google-calendar/calendar", {"calendar_id": "team@group.calendar.google.com"})
+        (
+            (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    ]
+    ok = auth.post(
+        "/settings/integrations/google-calendar/calendar", {"calendar_id": "team@group.calendar.google.com"}
+    )
     assert ok.status_code == 303
     run_jobs(app)
     assert db.session.scalar(sa.select(CalendarConnection)).calendar_name == "Sales team"
@@ -203,12 +239,15 @@ def test_calendar_pages_are_each_reps_own(app, client, auth, admin, rep, provide
 
 # --- Slack ----------------------------------------------------------------------------------------------
 
+
 def connect_slack(client, auth, admin, providers, team="acme"):
     login(auth, admin)
     oauth_dance(client, "slack", team, providers)
     response = auth.post("/settings/integrations/slack/channel", {"channel_id": f"C-{team}-sales"})
     assert response.status_code == 303
-    return db.session.scalar(sa.select(Integration).where(Integration.organization_id == admin.organization_id))
+    return db.session.scalar(
+        sa.select(Integration).where(Integration.organization_id == admin.organization_id)
+    )
 
 
 def test_slack_install_channel_picker_and_messages(app, client, auth, admin, rep, providers):
@@ -292,6 +331,7 @@ def test_slack_pages_are_for_admins(app, client, auth, rep):
 
 # --- Discord --------------------------------------------------------------------------------------------
 
+
 def test_discord_oauth_webhook_and_embeds(app, client, auth, admin, providers):
     login(auth, admin)
     response, query = oauth_dance(client, "discord", "d1", providers)
@@ -312,10 +352,13 @@ def test_discord_pasted_url_is_checked(app, client, auth, admin, providers):
     login(auth, admin)
     bad = auth.post("/settings/integrations/discord/webhook", {"url": "https://example.com/hook"})
     assert bad.status_code == 422 and "Paste a channel webhook URL" in bad.get_data(as_text=True)
-    unknown = auth.post("/settings/integrations/discord/webhook",
-                        {"url": providers.url + "/discord/api/webhooks/1/deleted"})
+    unknown = auth.post(
+        "/settings/integrations/discord/webhook", {"url": providers.url + "/discord/api/webhooks/1/deleted"}
+    )
     assert unknown.status_code == 422 and "does not know this webhook" in unknown.get_data(as_text=True)
-    ok = auth.post("/settings/integrations/discord/webhook", {"url": providers.url + "/discord/api/webhooks/5/tok-x"})
+    ok = auth.post(
+        "/settings/integrations/discord/webhook", {"url": providers.url + "/discord/api/webhooks/5/tok-x"}
+    )
     assert ok.status_code == 303
     assert db.session.scalar(sa.select(Integration)).settings["webhookName"] == "Alerts hook"
 
@@ -323,8 +366,14 @@ def test_discord_pasted_url_is_checked(app, client, auth, admin, providers):
 def test_discord_429_uses_retry_after_from_the_body(app, client, auth, admin, providers):
     login(auth, admin)
     oauth_dance(client, "discord", "d1", providers)
-    providers.script("discord.execute", (429, {"message": "You are being rate limited.", "retry_after": 2.5,
-                                               "global": False}, {"Retry-After": "3"}))
+    providers.script(
+        "discord.execute",
+        (
+            429,
+            {"message": "You are being rate limited.", "retry_after": 2.5, "global": False},
+            {"Retry-After": "3"},
+        ),
+    )
     call_event(admin.organization_id, "call.requested")
     run_jobs(app)
     assert 0.5 < scheduled_delays(app)[0] <= 2.5  # 2.5 s, not the header's 3
@@ -346,10 +395,18 @@ def test_discord_failure_says_recheck_channel_permissions(app, client, auth, adm
 
 # --- lead push ------------------------------------------------------------------------------------------
 
+
 def save_lead_push(auth, providers, trigger="call.ended", password=LEAD_AUTH[1], client_id="acme-42"):
-    return auth.post("/settings/integrations/lead-push", {
-        "url": providers.url + "/lead", "username": LEAD_AUTH[0], "password": password,
-        "client_id": client_id, "trigger": trigger})
+    return auth.post(
+        "/settings/integrations/lead-push",
+        {
+            "url": providers.url + "/lead",
+            "username": LEAD_AUTH[0],
+            "password": password,
+            "client_id": client_id,
+            "trigger": trigger,
+        },
+    )
 
 
 def test_lead_push_sends_the_documented_fields_with_basic_auth(app, client, auth, admin, rep, providers):
@@ -363,7 +420,11 @@ def test_lead_push_sends_the_documented_fields_with_basic_auth(app, client, auth
     body = lead[3]
     assert set(body) == {"firstName", "lastName", "email", "conversationHistory", "clientId"}
     assert (body["firstName"], body["lastName"], body["email"], body["clientId"]) == (
-        "Vera", "Visitor", "vera@example.org", "acme-42")
+        "Vera",
+        "Visitor",
+        "vera@example.org",
+        "acme-42",
+    )
     moment = call.requested_at.strftime("%Y-%m-%dT%H:%M:%S")
     assert body["conversationHistory"] == f"{moment} Vera Visitor: Company size 11-50"
     assert db.session.scalar(sa.select(IntegrationDelivery)).status == "succeeded"
@@ -372,12 +433,18 @@ def test_lead_push_sends_the_documented_fields_with_basic_auth(app, client, auth
 def test_lead_push_form_validation(app, client, auth, admin, providers):
     login(auth, admin)
     no_password = save_lead_push(auth, providers, password="")
-    assert no_password.status_code == 422 and "basic authentication is mandatory" in no_password.get_data(as_text=True)
-    http = auth.post("/settings/integrations/lead-push", {"url": "ftp://x.example.com/", "username": "u",
-                                                          "password": "p", "trigger": "call.ended"})
+    assert no_password.status_code == 422 and "basic authentication is mandatory" in no_password.get_data(
+        as_text=True
+    )
+    http = auth.post(
+        "/settings/integrations/lead-push",
+        {"url": "ftp://x.example.com/", "username": "u", "password": "p", "trigger": "call.ended"},
+    )
     assert http.status_code == 422 and "The URL must start with" in http.get_data(as_text=True)
-    no_user = auth.post("/settings/integrations/lead-push", {"url": providers.url + "/lead", "password": "p",
-                                                             "trigger": "call.ended"})
+    no_user = auth.post(
+        "/settings/integrations/lead-push",
+        {"url": providers.url + "/lead", "password": "p", "trigger": "call.ended"},
+    )
     assert no_user.status_code == 422 and "enter the username" in no_user.get_data(as_text=True)
 
 
@@ -391,12 +458,19 @@ def test_lead_push_requires_https_unless_configured(make_app, providers):
             lead_push.configure(None, "http://leads.example.com/", "u", "p", None, "call.ended")
 
 
-@pytest.mark.parametrize(("reply", "status", "retried", "shown"), [
-    ((400, {"status": "400", "message": "Missing required field: phone"}, {}), "failed", False,
-     "400: Missing required field: phone"),
-    ((500, {"status": "500", "message": "Database down"}, {}), "pending", True, None),
-    ((200, {"status": "200", "message": "Lead received successfully"}, {}), "succeeded", False, None),
-])
+@pytest.mark.parametrize(
+    ("reply", "status", "retried", "shown"),
+    [
+        (
+            (400, {"status": "400", "message": "Missing required field: phone"}, {}),
+            "failed",
+            False,
+            "400: Missing required field: phone",
+        ),
+        ((500, {"status": "500", "message": "Database down"}, {}), "pending", True, None),
+        ((200, {"status": "200", "message": "Lead received successfully"}, {}), "succeeded", False, None),
+    ],
+)
 def test_lead_push_response_handling(app, client, auth, admin, rep, providers, reply, status, retried, shown):
     login(auth, admin)
     save_lead_push(auth, providers)
@@ -427,19 +501,30 @@ def test_lead_push_on_transcript_uses_the_transcript(app, client, auth, admin, r
     run_jobs(app)
     assert providers.seen("lead") == []  # waits for the transcript
     started = utcnow().replace(microsecond=0)
-    recording = Recording(organization_id=admin.organization_id, call_id=call.id, policy="always",
-                          status="ready", transcript_status="ready", started_at=started,
-                          transcript={"language": "en", "text": "Hi. Hello.", "segments": [
-                              {"start": 0.0, "end": 1.0, "speaker": "visitor", "name": "Vera Visitor", "text": "Hi."},
-                              {"start": 2.0, "end": 3.0, "speaker": "rep", "name": "Rex Rep", "text": "Hello."}]})
+    recording = Recording(
+        organization_id=admin.organization_id,
+        call_id=call.id,
+        policy="always",
+        status="ready",
+        transcript_status="ready",
+        started_at=started,
+        transcript={
+            "language": "en",
+            "text": "Hi. Hello.",
+            "segments": [
+                {"start": 0.0, "end": 1.0, "speaker": "visitor", "name": "Vera Visitor", "text": "Hi."},
+                {"start": 2.0, "end": 3.0, "speaker": "rep", "name": "Rex Rep", "text": "Hello."},
+            ],
+        },
+    )
     db.session.add(recording)
     record_event(admin.organization_id, "call.transcript_ready", {"call": {"id": str(call.id)}})
     db.session.commit()
     run_jobs(app)
     (lead,) = providers.seen("lead")
     stamp = started.strftime("%Y-%m-%dT%H:%M:%S")
-    assert lead[3]["conversationHistory"] == (
-        f"{stamp} Vera Visitor: Hi.\n{(started + timedelta(seconds=2)).strftime('%Y-%m-%dT%H:%M:%S')} Rex Rep: Hello.")
+    later = (started + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert lead[3]["conversationHistory"] == f"{stamp} Vera Visitor: Hi.\n{later} Rex Rep: Hello."
     assert "clientId" not in lead[3]
     assert stamp  # the transcript's own times
 
@@ -449,14 +534,18 @@ def test_timeout_is_retried(app, client, auth, admin, rep, providers, monkeypatc
 
     login(auth, admin)
     save_lead_push(auth, providers)
-    monkeypatch.setattr(outbound, "post", lambda *a, **k: outbound.Response(None, None, {}, 1000, "Timed out after 1 s"))
+    monkeypatch.setattr(
+        outbound, "post", lambda *a, **k: outbound.Response(None, None, {}, 1000, "Timed out after 1 s")
+    )
     call_event(admin.organization_id, "call.ended", user=rep)
     run_jobs(app)
     delivery = db.session.scalar(sa.select(IntegrationDelivery))
     assert delivery.status == "pending" and "Timed out" in delivery.message and scheduled_delays(app)
 
 
-def test_another_organizations_integration_pages_and_rows_stay_apart(app, client, auth, admin, other_admin, providers):
+def test_another_organizations_integration_pages_and_rows_stay_apart(
+    app, client, auth, admin, other_admin, providers
+):
     login(auth, admin)
     save_lead_push(auth, providers)
     auth.logout()

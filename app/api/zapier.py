@@ -20,8 +20,11 @@ from app.webhooks import service
 from app.webhooks.samples import sample_data
 
 # the seed's triggers: Zapier's trigger key -> our event type
-TRIGGERS = {"call_ended": "call.ended", "call_recording_ready": "call.recording_ready",
-            "call_transcript_ready": "call.transcript_ready"}
+TRIGGERS = {
+    "call_ended": "call.ended",
+    "call_recording_ready": "call.recording_ready",
+    "call_transcript_ready": "call.transcript_ready",
+}
 SAMPLES = 3
 
 
@@ -39,8 +42,12 @@ def zapier_me():
     """Zapier's auth test: which organization (and key) this is, for the connection label."""
     org = db.session.get(Organization, g.api_organization_id)
     key = db.session.get(ApiKey, g.api_key_id)
-    return jsonify({"organization": {"id": str(org.id), "name": org.name},
-                    "apiKey": {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}})
+    return jsonify(
+        {
+            "organization": {"id": str(org.id), "name": org.name},
+            "apiKey": {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)},
+        }
+    )
 
 
 @bp.post("/integrations/zapier/subscriptions")
@@ -51,16 +58,25 @@ def zapier_subscribe():
     data = _json_object()
     event_type = _event_type(data.get("event"))
     try:
-        endpoint, _ = service.create_endpoint(current_organization_id(), data.get("targetUrl"), [event_type],
-                                              source="zapier", description=f"Zapier: {event_type}")
+        endpoint, _ = service.create_endpoint(
+            current_organization_id(),
+            data.get("targetUrl"),
+            [event_type],
+            source="zapier",
+            description=f"Zapier: {event_type}",
+        )
     except service.InvalidWebhook as e:
         raise ApiError(400, "invalid_request", str(e).replace("url ", "targetUrl ", 1)) from e
     return jsonify(_subscription(endpoint)), 201
 
 
 def _subscription(endpoint: WebhookEndpoint) -> dict:
-    return {"id": str(endpoint.id), "event": endpoint.events[0], "targetUrl": endpoint.url,
-            "createdAt": iso(endpoint.created_at)}
+    return {
+        "id": str(endpoint.id),
+        "event": endpoint.events[0],
+        "targetUrl": endpoint.url,
+        "createdAt": iso(endpoint.created_at),
+    }
 
 
 @bp.delete("/integrations/zapier/subscriptions/<subscription_id>")
@@ -71,8 +87,9 @@ def zapier_unsubscribe(subscription_id):
         wanted = uuid.UUID(subscription_id)
     except ValueError:
         wanted = None
-    endpoint = wanted and db.session.scalar(org_select(WebhookEndpoint).where(
-        WebhookEndpoint.id == wanted, WebhookEndpoint.source == "zapier"))
+    endpoint = wanted and db.session.scalar(
+        org_select(WebhookEndpoint).where(WebhookEndpoint.id == wanted, WebhookEndpoint.source == "zapier")
+    )
     if not endpoint:
         raise ApiError(404, "not_found", f"Subscription {subscription_id} not found.")
     db.session.delete(endpoint)
@@ -85,20 +102,35 @@ def zapier_unsubscribe(subscription_id):
 def zapier_samples():
     """performList ("Find new records"): the latest events of the type, or a sample while there is none."""
     event_type = _event_type(request.args.get("event"))
-    events = db.session.scalars(org_select(Event).where(Event.type == event_type)
-                                .order_by(Event.created_at.desc(), Event.id.desc()).limit(SAMPLES)).all()
+    events = db.session.scalars(
+        org_select(Event)
+        .where(Event.type == event_type)
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .limit(SAMPLES)
+    ).all()
     if events:
         return jsonify([e.envelope() for e in events])
     return jsonify([_sample(event_type)])
 
 
 def _sample(event_type: str) -> dict:
-    return {"id": "00000000-0000-4000-8000-0000000000aa", "type": event_type,
-            "createdAt": "2024-01-02T00:00:40.000Z", "organizationId": str(current_organization_id()),
-            "data": sample_data(), "sample": True}
+    return {
+        "id": "00000000-0000-4000-8000-0000000000aa",
+        "type": event_type,
+        "createdAt": "2024-01-02T00:00:40.000Z",
+        "organizationId": str(current_organization_id()),
+        "data": sample_data(),
+        "sample": True,
+    }
 
 
 def zapier_subscription_count(organization_id) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint).where(
-        WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.source == "zapier",
-        WebhookEndpoint.is_active))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.organization_id == organization_id,
+            WebhookEndpoint.source == "zapier",
+            WebhookEndpoint.is_active,
+        )
+    )

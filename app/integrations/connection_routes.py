@@ -12,11 +12,15 @@ from app.integrations.forms import CalendarForm, ChannelForm, DiscordWebhookForm
 from app.jobs import enqueue
 from app.tenancy import admin_required
 
-PAGES = {"google": "integrations.google_calendar", "slack": "integrations.slack_page",
-         "discord": "integrations.discord_page"}
+PAGES = {
+    "google": "integrations.google_calendar",
+    "slack": "integrations.slack_page",
+    "discord": "integrations.discord_page",
+}
 
 
 # --- OAuth: one route pair for every provider --------------------------------------------------------
+
 
 def _provider_or_404(provider: str) -> str:
     if provider not in oauth.PROVIDERS:
@@ -32,8 +36,10 @@ def oauth_connect(provider):
     """Send the browser to the provider's consent screen."""
     _provider_or_404(provider)
     if not oauth.is_configured(provider):
-        flash(f"{provider.title()} is not set up on this server: {provider.upper()}_CLIENT_ID and "
-              f"{provider.upper()}_CLIENT_SECRET are missing.")
+        flash(
+            f"{provider.title()} is not set up on this server: {provider.upper()}_CLIENT_ID and "
+            f"{provider.upper()}_CLIENT_SECRET are missing."
+        )
         return redirect_to(url_for(PAGES[provider]))
     callback = url_for("integrations.oauth_callback", provider=provider, _external=True)
     return oauth.client(provider).authorize_redirect(callback)
@@ -45,7 +51,8 @@ def oauth_callback(provider):
     """The provider sends the browser back here with a code: trade it for tokens and keep them."""
     _provider_or_404(provider)
     if request.args.get("error"):
-        flash(f"{provider.title()} was not connected: {request.args.get('error_description') or request.args['error']}.")
+        reason = request.args.get("error_description") or request.args["error"]
+        flash(f"{provider.title()} was not connected: {reason}.")
         return redirect_to(url_for(PAGES[provider]))
     try:
         token = oauth.client(provider).authorize_access_token()
@@ -83,6 +90,7 @@ _CONNECT = {"google": _connect_google, "slack": _connect_slack, "discord": _conn
 
 # --- Google Calendar (each rep their own) ---------------------------------------------------------------
 
+
 def _calendar_page(form=None, status=200, error=None):
     conn = google_calendar.connection_of(current_user.id)
     listed = []
@@ -95,8 +103,15 @@ def _calendar_page(form=None, status=200, error=None):
             error = str(e)
     form = form or CalendarForm(calendar_id=conn.calendar_id if conn else None)
     form.calendar_id.choices = [(c["id"], c["name"] + (" (primary)" if c["primary"] else "")) for c in listed]
-    return render("integrations/google_calendar.html", "integrations/_google_calendar.html", status=status,
-                  conn=conn, form=form, error=error, configured=oauth.is_configured("google"))
+    return render(
+        "integrations/google_calendar.html",
+        "integrations/_google_calendar.html",
+        status=status,
+        conn=conn,
+        form=form,
+        error=error,
+        configured=oauth.is_configured("google"),
+    )
 
 
 @bp.get("/settings/integrations/google-calendar", endpoint="google_calendar")
@@ -153,6 +168,7 @@ def google_calendar_disconnect():
 
 # --- Slack ------------------------------------------------------------------------------------------------
 
+
 def _slack_page(form=None, status=200):
     row, listed, error = store.integration_of(current_user.organization_id, "slack"), [], None
     if row is not None and row.status == "connected":
@@ -164,8 +180,16 @@ def _slack_page(form=None, status=200):
             error = str(e)
     form = form or ChannelForm(channel_id=(row.settings or {}).get("channelId") if row else None)
     form.channel_id.choices = [(c["id"], f"#{c['name']}") for c in listed]
-    return render("integrations/slack.html", "integrations/_slack.html", status=status, row=row, form=form,
-                  error=error, configured=oauth.is_configured("slack"), recent=_recent(row))
+    return render(
+        "integrations/slack.html",
+        "integrations/_slack.html",
+        status=status,
+        row=row,
+        form=form,
+        error=error,
+        configured=oauth.is_configured("slack"),
+        recent=_recent(row),
+    )
 
 
 def _recent(row):
@@ -213,17 +237,32 @@ def disconnect(kind):
     """Remove the integration and its stored secret."""
     store.remove(_row_or_404(kind))
     flash({"slack": "Slack", "discord": "Discord", "lead_push": "Lead push"}[kind] + " disconnected.")
-    return redirect_to(url_for({"slack": "integrations.slack_page", "discord": "integrations.discord_page",
-                                "lead_push": "integrations.lead_push_page"}[kind]))
+    return redirect_to(
+        url_for(
+            {
+                "slack": "integrations.slack_page",
+                "discord": "integrations.discord_page",
+                "lead_push": "integrations.lead_push_page",
+            }[kind]
+        )
+    )
 
 
 # --- Discord ----------------------------------------------------------------------------------------------
 
+
 def _discord_page(form=None, status=200):
     row = store.integration_of(current_user.organization_id, "discord")
-    return render("integrations/discord.html", "integrations/_discord.html", status=status, row=row,
-                  form=form or DiscordWebhookForm(), configured=oauth.is_configured("discord"),
-                  recent=_recent(row), api_url=current_app.config["DISCORD_API_URL"])
+    return render(
+        "integrations/discord.html",
+        "integrations/_discord.html",
+        status=status,
+        row=row,
+        form=form or DiscordWebhookForm(),
+        configured=oauth.is_configured("discord"),
+        recent=_recent(row),
+        api_url=current_app.config["DISCORD_API_URL"],
+    )
 
 
 @bp.get("/settings/integrations/discord")
@@ -251,14 +290,25 @@ def discord_webhook():
 
 # --- Lead push --------------------------------------------------------------------------------------------
 
+
 def _lead_page(form=None, status=200):
     row = store.integration_of(current_user.organization_id, "lead_push")
     if form is None:
         settings = (row.settings or {}) if row else {}
-        form = LeadPushForm(url=settings.get("url"), username=settings.get("username"),
-                            client_id=settings.get("clientId"), trigger=settings.get("trigger", "call.ended"))
-    return render("integrations/lead_push.html", "integrations/_lead_push.html", status=status, row=row,
-                  form=form, recent=_recent(row))
+        form = LeadPushForm(
+            url=settings.get("url"),
+            username=settings.get("username"),
+            client_id=settings.get("clientId"),
+            trigger=settings.get("trigger", "call.ended"),
+        )
+    return render(
+        "integrations/lead_push.html",
+        "integrations/_lead_push.html",
+        status=status,
+        row=row,
+        form=form,
+        recent=_recent(row),
+    )
 
 
 @bp.get("/settings/integrations/lead-push")
@@ -276,8 +326,14 @@ def lead_push_save():
     if not form.validate_on_submit():
         return _lead_page(form, 422)
     try:
-        lead_push.configure(current_user.organization_id, form.url.data, form.username.data,
-                            form.password.data, form.client_id.data, form.trigger.data)
+        lead_push.configure(
+            current_user.organization_id,
+            form.url.data,
+            form.username.data,
+            form.password.data,
+            form.client_id.data,
+            form.trigger.data,
+        )
     except outbound.UnsafeURL as e:
         form.url.errors.append(str(e))
         return _lead_page(form, 422)

@@ -10,7 +10,9 @@ from app.integrations.errors import IntegrationError, RateLimited, Refused, retr
 from app.integrations.messages import Message
 from app.models import Integration
 
-PERMISSIONS = "Discord refused the message (HTTP {status}). Recheck channel permissions, or reconnect Discord."
+PERMISSIONS = (
+    "Discord refused the message (HTTP {status}). Recheck channel permissions, or reconnect Discord."
+)
 
 
 def _webhook_pattern() -> re.Pattern:
@@ -22,8 +24,10 @@ def check_url(url: str) -> str:
     """A channel webhook URL of the configured Discord, or ValueError saying what it should look like."""
     url = (url or "").strip()
     if not _webhook_pattern().match(url):
-        raise ValueError(f"Paste a channel webhook URL: {current_app.config['DISCORD_API_URL']}/webhooks/…/… "
-                         "(Channel settings → Integrations → Webhooks → Copy Webhook URL).")
+        raise ValueError(
+            f"Paste a channel webhook URL: {current_app.config['DISCORD_API_URL']}/webhooks/…/… "
+            "(Channel settings → Integrations → Webhooks → Copy Webhook URL)."
+        )
     return url
 
 
@@ -49,8 +53,12 @@ def connect_oauth(organization_id, token: dict) -> Integration:
 
 
 def _save(organization_id, url: str, info: dict, how: str) -> Integration:
-    settings = {"webhookName": info.get("name"), "channelId": info.get("channel_id"),
-                "guildId": info.get("guild_id"), "connectedWith": how}
+    settings = {
+        "webhookName": info.get("name"),
+        "channelId": info.get("channel_id"),
+        "guildId": info.get("guild_id"),
+        "connectedWith": how,
+    }
     return store.save(organization_id, "discord", settings, {"url": url})
 
 
@@ -59,8 +67,13 @@ def ready(row: Integration) -> bool:
 
 
 def render(message: Message) -> dict:
-    embed = {"title": message.title[:256], "color": message.color,
-             "fields": [{"name": k[:256], "value": (v or "—")[:1024], "inline": False} for k, v in message.fields[:25]]}
+    embed = {
+        "title": message.title[:256],
+        "color": message.color,
+        "fields": [
+            {"name": k[:256], "value": (v or "—")[:1024], "inline": False} for k, v in message.fields[:25]
+        ],
+    }
     if message.link:
         embed["url"] = message.link[1]
         embed["description"] = f"[{message.link[0]}]({message.link[1]})"
@@ -71,8 +84,12 @@ def render(message: Message) -> dict:
 def send(row: Integration, message: Message) -> None:
     url = store.secret_of(row)["url"]
     try:
-        resp = requests.post(url, params={"wait": "true"}, json=render(message),
-                             timeout=current_app.config["INTEGRATION_TIMEOUT_SECONDS"])
+        resp = requests.post(
+            url,
+            params={"wait": "true"},
+            json=render(message),
+            timeout=current_app.config["INTEGRATION_TIMEOUT_SECONDS"],
+        )
     except requests.RequestException as e:
         raise IntegrationError(f"Discord did not answer: {e}") from e
     if resp.status_code == 429:
@@ -80,8 +97,11 @@ def send(row: Integration, message: Message) -> None:
     if resp.status_code >= 500:
         raise IntegrationError(f"Discord answered HTTP {resp.status_code}")
     if resp.status_code >= 400:
-        raise Refused(PERMISSIONS.format(status=resp.status_code), resp.status_code,
-                      broken=resp.status_code in (401, 403, 404))
+        raise Refused(
+            PERMISSIONS.format(status=resp.status_code),
+            resp.status_code,
+            broken=resp.status_code in (401, 403, 404),
+        )
 
 
 def _retry_after(resp) -> float | None:

@@ -39,7 +39,8 @@ def _store_token(conn: CalendarConnection, token: dict) -> None:
     if token.get("refresh_token"):
         conn.refresh_token_encrypted = encrypt(token["refresh_token"])
     expires_at = token.get("expires_at") or (
-        int(datetime.now(UTC).timestamp()) + int(token["expires_in"]) if token.get("expires_in") else None)
+        int(datetime.now(UTC).timestamp()) + int(token["expires_in"]) if token.get("expires_in") else None
+    )
     conn.expires_at = int(expires_at) if expires_at else None
 
 
@@ -62,7 +63,9 @@ def _request(conn: CalendarConnection, method: str, path: str, **kwargs) -> dict
     session = oauth.session("google", _token(conn), update_token)
     url = current_app.config["GOOGLE_CALENDAR_API_URL"] + path
     try:
-        resp = session.request(method, url, timeout=current_app.config["INTEGRATION_TIMEOUT_SECONDS"], **kwargs)
+        resp = session.request(
+            method, url, timeout=current_app.config["INTEGRATION_TIMEOUT_SECONDS"], **kwargs
+        )
     except AuthlibBaseError as e:  # the refresh was refused: invalid_grant means revoked
         raise Refused(REVOKED, broken=True) from e
     except requests.RequestException as e:
@@ -80,8 +83,14 @@ def calendars(conn: CalendarConnection) -> list[dict]:
     while True:
         params = {"minAccessRole": "freeBusyReader", **({"pageToken": page} if page else {})}
         body = _request(conn, "GET", "/users/me/calendarList", params=params)
-        items += [{"id": c["id"], "name": c.get("summaryOverride") or c.get("summary") or c["id"],
-                   "primary": bool(c.get("primary"))} for c in body.get("items", [])]
+        items += [
+            {
+                "id": c["id"],
+                "name": c.get("summaryOverride") or c.get("summary") or c["id"],
+                "primary": bool(c.get("primary")),
+            }
+            for c in body.get("items", [])
+        ]
         page = body.get("nextPageToken")
         if not page:
             return sorted(items, key=lambda c: (not c["primary"], c["name"].lower()))
@@ -113,9 +122,15 @@ def sync(conn: CalendarConnection) -> int:
         return 0
     start = utcnow().replace(microsecond=0)
     end = start + timedelta(days=current_app.config["CALENDAR_SYNC_DAYS"])
-    body = _request(conn, "POST", "/freeBusy", data=json.dumps(
-        {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": conn.calendar_id}]}),
-        headers={"Content-Type": "application/json"})
+    body = _request(
+        conn,
+        "POST",
+        "/freeBusy",
+        data=json.dumps(
+            {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": conn.calendar_id}]}
+        ),
+        headers={"Content-Type": "application/json"},
+    )
     found = body.get("calendars", {}).get(conn.calendar_id, {})
     if found.get("errors"):
         reason = found["errors"][0].get("reason", "unknown")

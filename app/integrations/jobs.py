@@ -38,7 +38,9 @@ def integrations_for_event(event_id: str) -> int:
     event = db.session.get(Event, uuid.UUID(event_id))
     if event is None:
         return 0
-    rows = db.session.scalars(sa.select(Integration).where(Integration.organization_id == event.organization_id))
+    rows = db.session.scalars(
+        sa.select(Integration).where(Integration.organization_id == event.organization_id)
+    )
     wanted = [row for row in rows if _wants(row, event)]
     for row in wanted:
         enqueue(send_to_integration, str(row.id), event_id, retry=RETRY)
@@ -46,13 +48,15 @@ def integrations_for_event(event_id: str) -> int:
 
 
 def _delivery(row: Integration, event: Event) -> IntegrationDelivery:
-    found = sa.select(IntegrationDelivery).where(IntegrationDelivery.integration_id == row.id,
-                                                 IntegrationDelivery.event_id == event.id)
+    found = sa.select(IntegrationDelivery).where(
+        IntegrationDelivery.integration_id == row.id, IntegrationDelivery.event_id == event.id
+    )
     delivery = db.session.scalar(found)
     if delivery is None:
         try:
-            delivery = IntegrationDelivery(organization_id=row.organization_id, integration_id=row.id,
-                                           event_id=event.id)
+            delivery = IntegrationDelivery(
+                organization_id=row.organization_id, integration_id=row.id, event_id=event.id
+            )
             db.session.add(delivery)
             db.session.commit()
         except IntegrityError:  # a duplicate job made it first
@@ -85,8 +89,9 @@ def send_to_integration(integration_id: str, event_id: str) -> str:
     except RateLimited as e:
         delivery.message = f"Rate limited: trying again in {e.retry_after:g} s"
         db.session.commit()
-        queue().enqueue_in(timedelta(seconds=e.retry_after), send_to_integration, integration_id, event_id,
-                           retry=RETRY)
+        queue().enqueue_in(
+            timedelta(seconds=e.retry_after), send_to_integration, integration_id, event_id, retry=RETRY
+        )
         return "rate limited"
     except Refused as e:
         _finish(delivery, "failed", e.status_code, e.message)
@@ -101,7 +106,11 @@ def send_to_integration(integration_id: str, event_id: str) -> str:
 
 
 def _finish(delivery: IntegrationDelivery, status: str, status_code, message) -> None:
-    delivery.status, delivery.status_code, delivery.message = status, status_code, (message or None) and message[:500]
+    delivery.status, delivery.status_code, delivery.message = (
+        status,
+        status_code,
+        (message or None) and message[:500],
+    )
     db.session.commit()
 
 
@@ -117,6 +126,7 @@ def _retry_or_give_up(row: Integration, delivery: IntegrationDelivery, message: 
 
 # --- Google Calendar -------------------------------------------------------------------------------
 
+
 def sync_calendar(connection_id: str) -> int:
     """Read one rep's busy time now (after connecting, on Refresh, and periodically)."""
     conn = db.session.get(CalendarConnection, uuid.UUID(connection_id))
@@ -131,8 +141,11 @@ def sync_calendar(connection_id: str) -> int:
 
 def sync_all_calendars() -> int:
     """The periodic job (cron.py): enqueue a sync of every working calendar connection."""
-    ids = db.session.scalars(sa.select(CalendarConnection.id).where(
-        CalendarConnection.status == "connected", CalendarConnection.calendar_id.is_not(None))).all()
+    ids = db.session.scalars(
+        sa.select(CalendarConnection.id).where(
+            CalendarConnection.status == "connected", CalendarConnection.calendar_id.is_not(None)
+        )
+    ).all()
     for connection_id in ids:
         enqueue(sync_calendar, str(connection_id), retry=Retry(max=2, interval=[30, 120]))
     return len(ids)

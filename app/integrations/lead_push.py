@@ -16,8 +16,9 @@ from app.models import Call, Event, Integration, Recording
 TRIGGERS = {"call.ended": "When a call ends", "call.transcript_ready": "When its transcript is ready"}
 
 
-def configure(organization_id, url: str, username: str, password: str | None, client_id: str | None,
-              trigger: str) -> Integration:
+def configure(
+    organization_id, url: str, username: str, password: str | None, client_id: str | None, trigger: str
+) -> Integration:
     """Save the endpoint; an empty password keeps the stored one."""
     url = url.strip()
     outbound.parse(url)  # https (unless WEBHOOK_ALLOW_HTTP), no credentials in the URL
@@ -25,8 +26,12 @@ def configure(organization_id, url: str, username: str, password: str | None, cl
     if not password and previous is None:
         raise ValueError("A password is required: basic authentication is mandatory.")
     secret = {"password": password} if password else store.secret_of(previous)
-    settings = {"url": url, "username": username.strip(), "clientId": (client_id or "").strip() or None,
-                "trigger": trigger}
+    settings = {
+        "url": url,
+        "username": username.strip(),
+        "clientId": (client_id or "").strip() or None,
+        "trigger": trigger,
+    }
     return store.save(organization_id, "lead_push", settings, secret)
 
 
@@ -57,8 +62,12 @@ def payload(row: Integration, event: Event) -> dict | None:
     history = conversation_history(recording) or _answers_history(call)
     contact = call.contact
     first, last = _split(contact.name if contact else None)
-    body = {"firstName": first, "lastName": last, "email": (contact.email if contact else None) or "",
-            "conversationHistory": history}
+    body = {
+        "firstName": first,
+        "lastName": last,
+        "email": (contact.email if contact else None) or "",
+        "conversationHistory": history,
+    }
     if row.settings.get("clientId"):
         body["clientId"] = row.settings["clientId"]
     return body
@@ -80,10 +89,16 @@ def send(row: Integration, event: Event) -> int | None:
         return None
     secret = store.secret_of(row)
     credentials = base64.b64encode(f"{row.settings['username']}:{secret['password']}".encode()).decode()
-    headers = {"Content-Type": "application/json", "Accept": "application/json",
-               "Authorization": f"Basic {credentials}", "X-IC-Event": event.type, "X-IC-Id": str(event.id)}
-    response = outbound.post(row.settings["url"], json.dumps(body).encode(), headers,
-                             current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Authorization": f"Basic {credentials}",
+        "X-IC-Event": event.type,
+        "X-IC-Id": str(event.id),
+    }
+    response = outbound.post(
+        row.settings["url"], json.dumps(body).encode(), headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    )
     if response.status is None:
         if response.error and response.error.startswith("Refused"):
             raise Refused(response.error)

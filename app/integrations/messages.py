@@ -42,7 +42,9 @@ def call_of(event: Event) -> Call | None:
     if call_id is None:
         return None
     # the event's own organization: another organization's call is never described
-    return db.session.scalar(sa.select(Call).where(Call.id == call_id, Call.organization_id == event.organization_id))
+    return db.session.scalar(
+        sa.select(Call).where(Call.id == call_id, Call.organization_id == event.organization_id)
+    )
 
 
 def _who(contact: dict | None) -> str:
@@ -64,7 +66,9 @@ def answer_lines(answers) -> list[tuple[str, str]]:
         value = (item.get("answer") or {}).get("value")
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        lines.append(((item.get("question") or {}).get("label") or "Question", "" if value is None else str(value)))
+        lines.append(
+            ((item.get("question") or {}).get("label") or "Question", "" if value is None else str(value))
+        )
     return lines
 
 
@@ -82,7 +86,9 @@ def _parse(value: str) -> datetime:
 def _rep_name(organization_id, user_id) -> str | None:
     if as_uuid(user_id) is None:
         return None
-    user = db.session.scalar(sa.select(User).where(User.id == as_uuid(user_id), User.organization_id == organization_id))
+    user = db.session.scalar(
+        sa.select(User).where(User.id == as_uuid(user_id), User.organization_id == organization_id)
+    )
     return user.name if user else None
 
 
@@ -94,10 +100,19 @@ def for_event(event: Event) -> Message | None:
         row = call_of(event)
         if row is None:
             return None
-        data = {**data, "contact": {"name": row.contact.name if row.contact else None,
-                                    "email": row.contact.email if row.contact else None}}
-    builder = {"call.requested": _incoming, "call.missed": _missed, "call.ended": _ended,
-               "call.transcript_ready": _transcript}.get(event.type)
+        data = {
+            **data,
+            "contact": {
+                "name": row.contact.name if row.contact else None,
+                "email": row.contact.email if row.contact else None,
+            },
+        }
+    builder = {
+        "call.requested": _incoming,
+        "call.missed": _missed,
+        "call.ended": _ended,
+        "call.transcript_ready": _transcript,
+    }.get(event.type)
     if builder is None or not call.get("id"):
         return None
     return builder(event, data, call)
@@ -109,15 +124,23 @@ def _incoming(event, data, call) -> Message:
     if _place(contact):
         fields.append(("Location", _place(contact)))
     fields += answer_lines(data.get("qualificationAnswers"))
-    return Message(f"Incoming {call.get('mediaType') or 'video'} call from {_who(contact)}", fields,
-                   ("Accept the call", dashboard_url("calls.index")), urgent=True, color=0x16A34A)
+    return Message(
+        f"Incoming {call.get('mediaType') or 'video'} call from {_who(contact)}",
+        fields,
+        ("Accept the call", dashboard_url("calls.index")),
+        urgent=True,
+        color=0x16A34A,
+    )
 
 
 def _missed(event, data, call) -> Message:
     contact = data.get("contact")
-    return Message(f"Missed call from {_who(contact)}", [("Visitor", _who(contact))] + answer_lines(
-        data.get("qualificationAnswers")), ("Follow up", dashboard_url("calls.show", call_id=call["id"])),
-        color=0xDC2626)
+    return Message(
+        f"Missed call from {_who(contact)}",
+        [("Visitor", _who(contact))] + answer_lines(data.get("qualificationAnswers")),
+        ("Follow up", dashboard_url("calls.show", call_id=call["id"])),
+        color=0xDC2626,
+    )
 
 
 def _ended(event, data, call) -> Message | None:
@@ -129,8 +152,12 @@ def _ended(event, data, call) -> Message | None:
         fields.append(("Rep", rep))
     if _duration(call):
         fields.append(("Duration", _duration(call)))
-    return Message(f"Call with {_who(data.get('contact'))} ended", fields,
-                   ("View the call", dashboard_url("calls.show", call_id=call["id"])), color=0x6B7280)
+    return Message(
+        f"Call with {_who(data.get('contact'))} ended",
+        fields,
+        ("View the call", dashboard_url("calls.show", call_id=call["id"])),
+        color=0x6B7280,
+    )
 
 
 def _transcript(event, data, call) -> Message:
@@ -139,5 +166,9 @@ def _transcript(event, data, call) -> Message:
     fields = [("Visitor", _who(data.get("contact")))]
     if text:
         fields.append(("Transcript", text[:500] + ("…" if len(text) > 500 else "")))
-    return Message(f"Transcript ready: call with {_who(data.get('contact'))}", fields,
-                   ("Read the transcript", dashboard_url("calls.show", call_id=call["id"])), color=0x7C3AED)
+    return Message(
+        f"Transcript ready: call with {_who(data.get('contact'))}",
+        fields,
+        ("Read the transcript", dashboard_url("calls.show", call_id=call["id"])),
+        color=0x7C3AED,
+    )

@@ -10,14 +10,28 @@ from flask import current_app
 
 # name -> (authorize URL key, token URL (from config), scope, extra authorize params, admins only)
 PROVIDERS = {
-    "google": ("GOOGLE_AUTHORIZE_URL", lambda c: c["GOOGLE_TOKEN_URL"],
-               "https://www.googleapis.com/auth/calendar.readonly",
-               # offline + consent: Google sends a refresh token, also when the rep connects again
-               {"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"}, False),
-    "slack": ("SLACK_AUTHORIZE_URL", lambda c: c["SLACK_API_URL"] + "/oauth.v2.access",
-              "chat:write,channels:read,groups:read", {}, True),
-    "discord": ("DISCORD_AUTHORIZE_URL", lambda c: c["DISCORD_API_URL"] + "/oauth2/token",
-                "webhook.incoming", {}, True),
+    "google": (
+        "GOOGLE_AUTHORIZE_URL",
+        lambda c: c["GOOGLE_TOKEN_URL"],
+        "https://www.googleapis.com/auth/calendar.readonly",
+        # offline + consent: Google sends a refresh token, also when the rep connects again
+        {"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"},
+        False,
+    ),
+    "slack": (
+        "SLACK_AUTHORIZE_URL",
+        lambda c: c["SLACK_API_URL"] + "/oauth.v2.access",
+        "chat:write,channels:read,groups:read",
+        {},
+        True,
+    ),
+    "discord": (
+        "DISCORD_AUTHORIZE_URL",
+        lambda c: c["DISCORD_API_URL"] + "/oauth2/token",
+        "webhook.incoming",
+        {},
+        True,
+    ),
 }
 EXTENSION = "authlib.integrations.flask_client"
 
@@ -26,10 +40,17 @@ def init_oauth(app) -> None:
     """One registry per app: each app (and each test) has its own provider URLs."""
     oauth = OAuth(app)
     for name, (authorize_key, token_url, scope, params, _) in PROVIDERS.items():
-        oauth.register(name, authorize_url=app.config[authorize_key], access_token_url=token_url(app.config),
-                       authorize_params=params or None,
-                       client_kwargs={"scope": scope, "token_endpoint_auth_method": "client_secret_post",
-                                      "timeout": app.config["INTEGRATION_TIMEOUT_SECONDS"]})
+        oauth.register(
+            name,
+            authorize_url=app.config[authorize_key],
+            access_token_url=token_url(app.config),
+            authorize_params=params or None,
+            client_kwargs={
+                "scope": scope,
+                "token_endpoint_auth_method": "client_secret_post",
+                "timeout": app.config["INTEGRATION_TIMEOUT_SECONDS"],
+            },
+        )
 
 
 def client(name: str):
@@ -38,7 +59,9 @@ def client(name: str):
 
 def is_configured(name: str) -> bool:
     prefix = name.upper()
-    return bool(current_app.config.get(f"{prefix}_CLIENT_ID") and current_app.config.get(f"{prefix}_CLIENT_SECRET"))
+    return bool(
+        current_app.config.get(f"{prefix}_CLIENT_ID") and current_app.config.get(f"{prefix}_CLIENT_SECRET")
+    )
 
 
 def admins_only(name: str) -> bool:
@@ -49,6 +72,11 @@ def session(name: str, token: dict, update_token) -> OAuth2Session:
     """A requests session holding `token`: Authlib refreshes it when expired and calls update_token."""
     prefix = name.upper()
     config = current_app.config
-    return OAuth2Session(config[f"{prefix}_CLIENT_ID"], config[f"{prefix}_CLIENT_SECRET"], token=token,
-                         token_endpoint=PROVIDERS[name][1](config), update_token=update_token,
-                         token_endpoint_auth_method="client_secret_post")
+    return OAuth2Session(
+        config[f"{prefix}_CLIENT_ID"],
+        config[f"{prefix}_CLIENT_SECRET"],
+        token=token,
+        token_endpoint=PROVIDERS[name][1](config),
+        update_token=update_token,
+        token_endpoint_auth_method="client_secret_post",
+    )

@@ -61,11 +61,13 @@ def api_keys_revoke(key_id: uuid.UUID):
     return redirect_to(url_for("integrations.api_keys"))
 
 
-register_card(Card("Google Calendar", "Your calendar's Busy events block your availability (each rep connects "
-                   "their own).", "integrations.google_calendar", calendar_status, order=20))
+register_card(Card("Google Calendar", "Your calendar's Busy events block your availability "
+                   "(each rep connects their own).", "integrations.google_calendar", calendar_status,
+                   order=20))
 register_card(Card("Slack", "Incoming, missed and ended calls and transcripts, posted to a channel.",
                    "integrations.slack_page", card_status("slack"), order=30))
 register_card(Card("Discord", "The same call notifications, as embeds in a Discord channel.",
                    "integrations.discord_page", card_status("discord"), order=40))
-register_card(Card("Lead push", "POST each lead (name, email, conversation) to your endpoint with basic auth.",
+register_card(Card("Lead push", "POST each lead (name, email, conversation) to your endpoint "
+                   "with basic auth.",
                    "integrations.lead_push_page", card_status("lead_push"), order=50))

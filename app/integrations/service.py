@@ -9,10 +9,15 @@ from app.models import Event, Integration, IntegrationDelivery
 
 def recent_deliveries(row: Integration, limit: int = 10) -> list[tuple[IntegrationDelivery, Event]]:
     return db.session.execute(
-        sa.select(IntegrationDelivery, Event).join(Event, Event.id == IntegrationDelivery.event_id)
-        .where(IntegrationDelivery.integration_id == row.id,
-               IntegrationDelivery.organization_id == row.organization_id)
-        .order_by(IntegrationDelivery.updated_at.desc()).limit(limit)).all()
+        sa.select(IntegrationDelivery, Event)
+        .join(Event, Event.id == IntegrationDelivery.event_id)
+        .where(
+            IntegrationDelivery.integration_id == row.id,
+            IntegrationDelivery.organization_id == row.organization_id,
+        )
+        .order_by(IntegrationDelivery.updated_at.desc())
+        .limit(limit)
+    ).all()
 
 
 def card_status(kind: str):
@@ -37,4 +42,8 @@ def calendar_status(organization_id) -> str:
     conn = google_calendar.connection_of(current_user.id)
     if conn is None:
         return "Not connected"
-    return "Needs reconnecting" if conn.status == "broken" else f"Syncing {conn.calendar_name or 'no calendar yet'}"
+    return (
+        "Needs reconnecting"
+        if conn.status == "broken"
+        else f"Syncing {conn.calendar_name or 'no calendar yet'}"
+    )

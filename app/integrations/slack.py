@@ -10,12 +10,22 @@ from app.integrations.messages import Message
 from app.models import Integration
 
 # Slack's errors that mean the token no longer works: the admin has to reinstall
-REVOKED_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-                  "no_permission", "missing_scope", "team_access_not_granted"}
-CHANNEL_ERRORS = {"channel_not_found": "The alerts channel no longer exists. Pick another channel.",
-                  "not_in_channel": "The Converc app is not in the alerts channel: invite it (/invite @Converc) "
-                                    "or pick another channel.",
-                  "is_archived": "The alerts channel is archived. Pick another channel."}
+REVOKED_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "no_permission",
+    "missing_scope",
+    "team_access_not_granted",
+}
+CHANNEL_ERRORS = {
+    "channel_not_found": "The alerts channel no longer exists. Pick another channel.",
+    "not_in_channel": "The Converc app is not in the alerts channel: invite it (/invite @Converc) "
+    "or pick another channel.",
+    "is_archived": "The alerts channel is archived. Pick another channel.",
+}
 
 
 def connect(organization_id, token: dict) -> Integration:
@@ -70,7 +80,9 @@ def channels(row: Integration) -> list[dict]:
     found, cursor = [], None
     while True:
         params = {"types": "public_channel,private_channel", "exclude_archived": "true", "limit": 200}
-        body = _call(row, "conversations.list", "GET", params={**params, **({"cursor": cursor} if cursor else {})})
+        body = _call(
+            row, "conversations.list", "GET", params={**params, **({"cursor": cursor} if cursor else {})}
+        )
         found += [{"id": c["id"], "name": c["name"]} for c in body.get("channels", [])]
         cursor = (body.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
@@ -100,9 +112,19 @@ def render(message: Message) -> dict:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
     if message.link:
         label, url = message.link
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url,
-             **({"style": "primary"} if message.urgent else {})}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": label},
+                        "url": url,
+                        **({"style": "primary"} if message.urgent else {}),
+                    }
+                ],
+            }
+        )
     return {"text": message.title, "blocks": blocks, "unfurl_links": False}
 
 

@@ -12,8 +12,9 @@ from app.models.base import utcnow
 
 
 def integration_of(organization_id, kind: str) -> Integration | None:
-    return db.session.scalar(sa.select(Integration).where(
-        Integration.organization_id == organization_id, Integration.kind == kind))
+    return db.session.scalar(
+        sa.select(Integration).where(Integration.organization_id == organization_id, Integration.kind == kind)
+    )
 
 
 def save(organization_id, kind: str, settings: dict, secret: dict | str | None) -> Integration:

@@ -18,8 +18,8 @@ from app.models.widget import (
 
 __all__ = [
     "ROLES", "ApiKey", "BusyBlock", "BusySync", "CalendarConnection", "Call", "CallEvent", "Contact",
-    "DateOverride", "DefaultSchedule", "Event", "Integration", "IntegrationDelivery", "Invite", "Organization",
-    "QualificationFlow", "QualificationOption", "QualificationQuestion", "Recording", "RecordingChunk",
-    "RecordingTrack", "RepSchedule", "Site", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
-    "WidgetSettings", "WidgetTheme",
+    "DateOverride", "DefaultSchedule", "Event", "Integration", "IntegrationDelivery", "Invite",
+    "Organization", "QualificationFlow", "QualificationOption", "QualificationQuestion", "Recording",
+    "RecordingChunk", "RecordingTrack", "RepSchedule", "Site", "User", "WebhookAttempt", "WebhookDelivery",
+    "WebhookEndpoint", "WidgetSettings", "WidgetTheme",
 ]

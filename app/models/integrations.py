@@ -61,7 +61,8 @@ class IntegrationDelivery(db.Model):
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
     integration_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("integration.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("integration.id", ondelete="CASCADE"), index=True
+    )
     event_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending, succeeded, failed
     attempts: Mapped[int] = mapped_column(default=0)
