@@ -52,7 +52,8 @@ def login(auth, user):
 
 def oauth_dance(client, provider: str, code: str, providers):
     """What the browser does: our connect route → the provider's consent page → our callback with a code."""
-    start = client.get(f"/settings/integrations/{provider}/connect")
+    path = {"google": "google-calendar"}.get(provider, provider)
+    start = client.get(f"/settings/integrations/{path}/connect")
     assert start.status_code == 302
     location = urlsplit(start.headers["Location"])
     assert location.geturl().startswith(providers.config()[f"{provider.upper()}_AUTHORIZE_URL"])
@@ -552,7 +553,7 @@ def test_another_organizations_integration_pages_and_rows_stay_apart(
     login(auth, other_admin)
     html = client.get("/settings/integrations/lead-push").get_data(as_text=True)
     assert providers.url + "/lead" not in html and "acme-42" not in html
-    assert auth.post("/settings/integrations/lead_push/disconnect").status_code == 404
+    assert auth.post("/settings/integrations/lead-push/disconnect").status_code == 404
     call_event(other_admin.organization_id, "call.ended", user=other_admin)
     run_jobs(app)
     assert providers.seen("lead") == []

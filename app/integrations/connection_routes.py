@@ -1,5 +1,7 @@
 """Settings → Integrations pages of the connections: Google Calendar, Slack, Discord, lead push."""
 
+import functools
+
 from authlib.common.errors import AuthlibBaseError
 from flask import abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
@@ -30,7 +32,6 @@ def _provider_or_404(provider: str) -> str:
     return provider
 
 
-@bp.get("/settings/integrations/<provider>/connect")
 @login_required
 def oauth_connect(provider):
     """Send the browser to the provider's consent screen."""
@@ -41,11 +42,10 @@ def oauth_connect(provider):
             f"{provider.upper()}_CLIENT_SECRET are missing."
         )
         return redirect_to(url_for(PAGES[provider]))
-    callback = url_for("integrations.oauth_callback", provider=provider, _external=True)
+    callback = url_for(f"integrations.{provider}_callback", _external=True)
     return oauth.client(provider).authorize_redirect(callback)
 
 
-@bp.get("/settings/integrations/<provider>/callback")
 @login_required
 def oauth_callback(provider):
     """The provider sends the browser back here with a code: trade it for tokens and keep them."""
@@ -62,6 +62,25 @@ def oauth_callback(provider):
         return redirect_to(url_for(PAGES[provider]))
     flash(message)
     return redirect_to(url_for(PAGES[provider]))
+
+
+def _bound(view, argument):
+    """`view` with its first argument fixed, as a view function of its own."""
+
+    @functools.wraps(view)
+    def bound():
+        return view(argument)
+
+    bound.__name__ = f"{view.__name__}_{argument}"
+    return bound
+
+
+# one route pair serves every provider, mounted under each provider's page (no id in the URL)
+for _provider, _path in (("google", "google-calendar"), ("slack", "slack"), ("discord", "discord")):
+    bp.add_url_rule(f"/settings/integrations/{_path}/connect", f"{_provider}_connect",
+                    _bound(oauth_connect, _provider))
+    bp.add_url_rule(f"/settings/integrations/{_path}/callback", f"{_provider}_callback",
+                    _bound(oauth_callback, _provider))
 
 
 def _connect_google(token) -> str:
@@ -231,7 +250,6 @@ def _row_or_404(kind):
     return row
 
 
-@bp.post("/settings/integrations/<any(slack, discord, lead_push):kind>/disconnect")
 @admin_required
 def disconnect(kind):
     """Remove the integration and its stored secret."""
@@ -246,6 +264,11 @@ def disconnect(kind):
             }[kind]
         )
     )
+
+
+for _kind, _path in (("slack", "slack"), ("discord", "discord"), ("lead_push", "lead-push")):
+    bp.add_url_rule(f"/settings/integrations/{_path}/disconnect", f"{_kind}_disconnect",
+                    _bound(disconnect, _kind), methods=["POST"])
 
 
 # --- Discord ----------------------------------------------------------------------------------------------

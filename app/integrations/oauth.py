@@ -1,7 +1,7 @@
 """OAuth clients (Authlib), registered by name: `{NAME}_CLIENT_ID` / `{NAME}_CLIENT_SECRET` config.
 
 Every URL is configuration, so a self-hosted install (or a test) can point a provider elsewhere.
-One route pair (routes.oauth_connect / oauth_callback) serves every provider.
+One route pair (connection_routes.oauth_connect / oauth_callback) serves every provider.
 """
 
 from authlib.integrations.flask_client import OAuth
