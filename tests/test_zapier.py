@@ -48,9 +48,10 @@ def test_subscribe_creates_a_zapier_endpoint_and_unsubscribe_removes_it(client, 
     (hit,) = receiver.wait_for("/zap")
     assert hit.headers["x-ic-event"] == "call.ended" and "x-ic-signature" in hit.headers  # signed like any
     assert db.session.scalar(sa.select(WebhookDelivery)).status == "succeeded"
-    gone = client.delete(f"/integrations/zapier/subscriptions/{created.json['id']}", headers=bearer(api_key[1]))
+    url = f"/integrations/zapier/subscriptions/{created.json['id']}"
+    gone = client.delete(url, headers=bearer(api_key[1]))
     assert gone.status_code == 204 and db.session.scalar(sa.select(WebhookEndpoint)) is None
-    again = client.delete(f"/integrations/zapier/subscriptions/{created.json['id']}", headers=bearer(api_key[1]))
+    again = client.delete(url, headers=bearer(api_key[1]))
     assert again.status_code == 404 and again.json["error"]["code"] == "not_found"
 
 
