@@ -557,3 +557,31 @@ def test_another_organizations_integration_pages_and_rows_stay_apart(
     call_event(other_admin.organization_id, "call.ended", user=other_admin)
     run_jobs(app)
     assert providers.seen("lead") == []
+
+
+def test_hub_shows_every_connection_card(app, client, auth, admin):
+    login(auth, admin)
+    html = client.get("/settings/integrations").get_data(as_text=True)
+    for title in ("Google Calendar", "Slack", "Discord", "Lead push", "Zapier"):
+        assert f"<h2>{title}</h2>" in html
+    assert html.count("Not connected") >= 3
+
+
+def test_oauth_not_configured_says_so(make_app):
+    app = make_app()
+    with app.app_context():
+        from app.auth.service import sign_up
+        from tests.conftest import PASSWORD, Auth
+
+        user = sign_up("Solo", "Sam Solo", "sam@solo.example.com", PASSWORD)
+        client = app.test_client()
+        Auth(client).login(user.email)
+        response = client.get("/settings/integrations/slack/connect", follow_redirects=True)
+        assert "SLACK_CLIENT_ID" in response.get_data(as_text=True)
+
+
+def test_denied_consent_is_explained(app, client, auth, admin):
+    login(auth, admin)
+    response = client.get("/settings/integrations/slack/callback?error=access_denied", follow_redirects=True)
+    assert "Slack was not connected: access_denied." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Integration)) is None

@@ -118,3 +118,15 @@ def test_the_zapier_cli_apps_own_tests_pass_against_our_server(app, served, api_
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout and "# skipped 0" in result.stdout
     assert "# pass 12" in result.stdout
+
+
+def test_zapier_page_lists_the_organizations_zaps(client, auth, admin, api_key, receiver, other_admin):
+    client.post("/integrations/zapier/subscriptions", headers=bearer(api_key[1]),
+                json={"targetUrl": receiver.url, "event": "call.transcript_ready"})
+    auth.login(admin.email)
+    html = client.get("/settings/integrations/zapier").get_data(as_text=True)
+    assert "call.transcript_ready" in html and "Find new records" in html
+    assert "1 active Zap trigger" in client.get("/settings/integrations").get_data(as_text=True)
+    auth.logout()
+    auth.login(other_admin.email)
+    assert "call.transcript_ready" not in client.get("/settings/integrations/zapier").get_data(as_text=True)

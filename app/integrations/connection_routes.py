@@ -365,3 +365,15 @@ def lead_push_save():
         return _lead_page(form, 422)
     flash("Lead push saved: each lead is sent " + lead_push.TRIGGERS[form.trigger.data].lower() + ".")
     return redirect_to(url_for("integrations.lead_push_page"))
+
+
+# --- Zapier -----------------------------------------------------------------------------------------------
+
+@bp.get("/settings/integrations/zapier")
+@admin_required
+def zapier_page():
+    """How to connect Zapier, and the Zaps subscribed right now."""
+    from app.integrations.service import zapier_subscriptions
+
+    return render("integrations/zapier.html", "integrations/_zapier.html",
+                  subscriptions=zapier_subscriptions(current_user.organization_id))

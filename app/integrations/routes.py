@@ -8,7 +8,7 @@ from app.htmx import redirect_to, render
 from app.integrations import bp
 from app.integrations.cards import Card, cards, register_card
 from app.integrations.forms import ApiKeyForm
-from app.integrations.service import calendar_status, card_status
+from app.integrations.service import calendar_status, card_status, zapier_status
 from app.models import ApiKey
 from app.tenancy import admin_required, org_get_or_404, org_list
 
@@ -71,3 +71,6 @@ register_card(Card("Discord", "The same call notifications, as embeds in a Disco
 register_card(Card("Lead push", "POST each lead (name, email, conversation) to your endpoint "
                    "with basic auth.",
                    "integrations.lead_push_page", card_status("lead_push"), order=50))
+register_card(Card("Zapier", "Call Ended, Call Recording Ready and Call Transcript Ready triggers "
+                   "for your Zaps.",
+                   "integrations.zapier_page", zapier_status, order=60))

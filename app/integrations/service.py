@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.integrations import google_calendar, store
-from app.models import Event, Integration, IntegrationDelivery
+from app.models import Event, Integration, IntegrationDelivery, WebhookEndpoint
 
 
 def recent_deliveries(row: Integration, limit: int = 10) -> list[tuple[IntegrationDelivery, Event]]:
@@ -47,3 +47,15 @@ def calendar_status(organization_id) -> str:
         if conn.status == "broken"
         else f"Syncing {conn.calendar_name or 'no calendar yet'}"
     )
+
+
+def zapier_subscriptions(organization_id) -> list[WebhookEndpoint]:
+    """The organization's Zapier REST-hook subscriptions (webhook endpoints of source zapier)."""
+    return db.session.scalars(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.source == "zapier")
+        .order_by(WebhookEndpoint.created_at)).all()
+
+
+def zapier_status(organization_id) -> str:
+    active = [s for s in zapier_subscriptions(organization_id) if s.is_active]
+    return f"{len(active)} active Zap trigger{'s' if len(active) != 1 else ''}" if active else "No Zap yet"
