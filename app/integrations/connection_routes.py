@@ -11,6 +11,7 @@ from app.htmx import redirect_to, render
 from app.integrations import bp, discord, google_calendar, jobs, lead_push, oauth, slack, store
 from app.integrations.errors import IntegrationError, Refused
 from app.integrations.forms import CalendarForm, ChannelForm, DiscordWebhookForm, LeadPushForm
+from app.integrations.service import recent_deliveries, zapier_subscriptions
 from app.jobs import enqueue
 from app.tenancy import admin_required
 
@@ -212,8 +213,6 @@ def _slack_page(form=None, status=200):
 
 
 def _recent(row):
-    from app.integrations.service import recent_deliveries
-
     return recent_deliveries(row) if row is not None else []
 
 
@@ -373,7 +372,5 @@ def lead_push_save():
 @admin_required
 def zapier_page():
     """How to connect Zapier, and the Zaps subscribed right now."""
-    from app.integrations.service import zapier_subscriptions
-
     return render("integrations/zapier.html", "integrations/_zapier.html",
                   subscriptions=zapier_subscriptions(current_user.organization_id))
