@@ -7,7 +7,7 @@ WEB_THREADS ?= 1100
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export FLASK_APP := wsgi
 
-.PHONY: install dev run test lint bench
+.PHONY: install dev zapier run test lint bench
 
 $(BIN)/activate:
 	python3 -m venv $(VENV)
@@ -23,7 +23,12 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-dev: $(VENV)/.dev-installed
+dev: $(VENV)/.dev-installed zapier
+
+# the Zapier Platform CLI app (integrations/zapier): its tests run inside `make test`
+zapier:
+	@if command -v npm >/dev/null 2>&1; then cd integrations/zapier && npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: skipping integrations/zapier (its test will be skipped)"; fi
 
 run: install
 	$(BIN)/flask db upgrade

@@ -39,6 +39,9 @@ def init_extensions(app: Flask) -> None:
     sock.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["REDIS_URL"]))
     limiter.init_app(app)
+    from app.integrations.oauth import init_oauth
+
+    init_oauth(app)
 
 
 def init_blueprints(app: Flask) -> None:

@@ -92,6 +92,33 @@ def from_env() -> dict:
         "ICE_TURN_SECRET": os.environ.get("ICE_TURN_SECRET", ""),
         "ICE_TURN_TTL_SECONDS": int(os.environ.get("ICE_TURN_TTL_SECONDS", "86400")),
         **_recordings(),
+        **_integrations(),
+    }
+
+
+def _integrations() -> dict:
+    """OAuth apps ({NAME}_CLIENT_ID / _SECRET, read by Authlib) and every provider base URL."""
+    env = os.environ.get
+    return {
+        "GOOGLE_CLIENT_ID": env("GOOGLE_CLIENT_ID", ""),
+        "GOOGLE_CLIENT_SECRET": env("GOOGLE_CLIENT_SECRET", ""),
+        "GOOGLE_AUTHORIZE_URL": env("GOOGLE_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
+        "GOOGLE_TOKEN_URL": env("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+        "GOOGLE_CALENDAR_API_URL": env("GOOGLE_CALENDAR_API_URL",
+                                       "https://www.googleapis.com/calendar/v3").rstrip("/"),
+        # how far ahead busy time is read, and how often every connected calendar is read again
+        "CALENDAR_SYNC_DAYS": int(env("CALENDAR_SYNC_DAYS", "14")),
+        "CALENDAR_SYNC_CRON": env("CALENDAR_SYNC_CRON", "*/5 * * * *"),
+        "SLACK_CLIENT_ID": env("SLACK_CLIENT_ID", ""),
+        "SLACK_CLIENT_SECRET": env("SLACK_CLIENT_SECRET", ""),
+        "SLACK_AUTHORIZE_URL": env("SLACK_AUTHORIZE_URL", "https://slack.com/oauth/v2/authorize"),
+        "SLACK_API_URL": env("SLACK_API_URL", "https://slack.com/api").rstrip("/"),
+        "DISCORD_CLIENT_ID": env("DISCORD_CLIENT_ID", ""),
+        "DISCORD_CLIENT_SECRET": env("DISCORD_CLIENT_SECRET", ""),
+        "DISCORD_AUTHORIZE_URL": env("DISCORD_AUTHORIZE_URL", "https://discord.com/oauth2/authorize"),
+        "DISCORD_API_URL": env("DISCORD_API_URL", "https://discord.com/api").rstrip("/"),
+        # timeout of each request to Google, Slack, Discord and lead endpoints
+        "INTEGRATION_TIMEOUT_SECONDS": float(env("INTEGRATION_TIMEOUT_SECONDS", "10")),
     }
 
 

@@ -11,6 +11,7 @@ SIDEBAR = [
                 ("Theme", "widget_theme.index", True),
                 ("Qualifications", "qualifications.index", True)]),
     ("Settings", [("Availability", "availability.index", False),
+                  ("Google Calendar", "integrations.google_calendar", False),
                   ("Who can take a call", "availability.status", True),
                   ("Teammates", "team.index", True),
                   ("Integrations", "integrations.index", True),

@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api import bp
 
-API_PATHS = ("/integrations/webhooks", "/webhooks/events", "/api/")
+API_PATHS = ("/integrations/webhooks", "/integrations/zapier", "/webhooks/events", "/api/")
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
          429: "rate_limited", 500: "server_error"}

@@ -8,6 +8,7 @@ from app.htmx import redirect_to, render
 from app.integrations import bp
 from app.integrations.cards import Card, cards, register_card
 from app.integrations.forms import ApiKeyForm
+from app.integrations.service import calendar_status, card_status, zapier_status
 from app.models import ApiKey
 from app.tenancy import admin_required, org_get_or_404, org_list
 
@@ -58,3 +59,18 @@ def api_keys_revoke(key_id: uuid.UUID):
     """Revoke a key: requests with it get 401 at once."""
     revoke(org_get_or_404(ApiKey, key_id))
     return redirect_to(url_for("integrations.api_keys"))
+
+
+register_card(Card("Google Calendar", "Your calendar's Busy events block your availability "
+                   "(each rep connects their own).", "integrations.google_calendar", calendar_status,
+                   order=20))
+register_card(Card("Slack", "Incoming, missed and ended calls and transcripts, posted to a channel.",
+                   "integrations.slack_page", card_status("slack"), order=30))
+register_card(Card("Discord", "The same call notifications, as embeds in a Discord channel.",
+                   "integrations.discord_page", card_status("discord"), order=40))
+register_card(Card("Lead push", "POST each lead (name, email, conversation) to your endpoint "
+                   "with basic auth.",
+                   "integrations.lead_push_page", card_status("lead_push"), order=50))
+register_card(Card("Zapier", "Call Ended, Call Recording Ready and Call Transcript Ready triggers "
+                   "for your Zaps.",
+                   "integrations.zapier_page", zapier_status, order=60))
