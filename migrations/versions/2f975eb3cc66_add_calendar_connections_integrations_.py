@@ -1,7 +1,7 @@
 """add calendar connections, integrations and their deliveries
 
 Revision ID: 2f975eb3cc66
-Revises: 17e5bbf0cca3
+Revises: 8551650ace88
 Create Date: 2026-11-23 15:22:35.243711
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2f975eb3cc66'
-down_revision = '17e5bbf0cca3'
+down_revision = '8551650ace88'
 branch_labels = None
 depends_on = None
 
