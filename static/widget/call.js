@@ -111,7 +111,7 @@
     } else if (message.type === "signal") {
       this.onSignal(message.data || {});
     } else if (message.type === "ended") {
-      this.finish(message.status, message.reason);
+      this.finish(message.status, message.reason, message.nextAvailableAt);
     }
   };
 
@@ -212,12 +212,12 @@
     this.signal.send({ type: "hangup" });
   };
 
-  Session.prototype.finish = function (status, reason) {
+  Session.prototype.finish = function (status, reason, nextAvailableAt) {
     if (this.finished) return;
     this.finished = true;
     this.status = status;
     this.close();
-    this.fire("ended", status, reason);
+    this.fire("ended", status, reason, nextAvailableAt || null);
   };
 
   Session.prototype.close = function () {
@@ -407,6 +407,7 @@
     this.cancelUrl = data.cancelUrl;
     this.hangupUrl = data.hangupUrl;
     this.emit("call.requested", { callId: data.call.id, mediaType: data.call.mediaType });
+    if (data.nextAvailableAt) this.nextAvailableAt = data.nextAvailableAt;
     if (FINAL[data.call.status]) return this.ended(data.call.status, "no_one_available");
     window.addEventListener("pagehide", this.onPageHide);
     this.session = new Session({
@@ -416,7 +417,10 @@
         accepted: function (rep) { self.accepted(rep); },
         remoteStream: function (stream) { self.showRemote(stream); },
         connection: function (state) { self.connection(state); },
-        ended: function (status, reason) { self.ended(status, reason); },
+        ended: function (status, reason, nextAt) {
+          if (nextAt) self.nextAvailableAt = nextAt;
+          self.ended(status, reason);
+        },
         peerLeft: function () { if (self.statusLine) self.statusLine.textContent = "Reconnecting…"; },
         socket: function (state) {
           if (state === "refused") self.failed("This call expired. Please start a new one.", "token_expired");
@@ -537,9 +541,12 @@
       box = this.screen(nobody ? (this.copy.unavailable || "No one is available right now")
                                : (this.copy.missed || "Sorry, no one could answer"),
                         this.opts.calendarUrl ? "Book a time and we will call you." : "Please try again later.");
-      if (this.opts.nextAvailableAt) {
-        var when = new Date(this.opts.nextAvailableAt);
-        if (!isNaN(when)) box.appendChild(el("p", "cc-text", "Next available: " + when.toLocaleString()));
+      // the server's answer at the moment of the miss; else the widget config's, from page load
+      var next = this.nextAvailableAt || this.opts.nextAvailableAt;
+      var when = next ? new Date(next) : null;
+      if (when && !isNaN(when)) {
+        var back = window.ConvercFlow && window.ConvercFlow.backAt ? window.ConvercFlow.backAt(next) : null;
+        box.appendChild(el("p", "cc-text cc-next", back || ("Back " + when.toLocaleString())));
       }
       this.emit("call.missed", { callId: this.call.id, reason: reason });
     } else {
