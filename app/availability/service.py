@@ -106,11 +106,16 @@ def _facts(user, schedule, default, overrides, busy) -> RepFacts:
     )
 
 
-def _online_user_ids(user_ids) -> set:
-    """Presence: the ids of reps with a live dashboard open (app.realtime.presence, in Redis).
+def _online_user_ids(user_ids) -> set | None:
+    """Presence: the ids of reps with a live dashboard open (app.realtime.presence, in Redis);
+    None when Redis cannot say, and the rule goes on without it rather than hide every badge.
 
     The rep socket calls `invalidate` when a rep comes online or goes offline."""
-    return presence.which_online(user_ids)
+    try:
+        return presence.which_online(user_ids)
+    except RedisError:
+        current_app.logger.warning("presence unreachable: availability ignores it", exc_info=True)
+        return None
 
 
 def statuses(organization_id, now: datetime | None = None, users=None,
@@ -120,9 +125,9 @@ def statuses(organization_id, now: datetime | None = None, users=None,
     now = now or utcnow()
     facts = load_facts(uuid.UUID(str(organization_id)), now, users)
     online = _online_user_ids([f.user_id for f in facts])
-    if viewer is not None:
+    if online is not None and viewer is not None:
         online.add(viewer)
-    return [(f, rep_status(f, now, f.user_id in online)) for f in facts]
+    return [(f, rep_status(f, now, None if online is None else f.user_id in online)) for f in facts]
 
 
 def status_for(user: User, now: datetime | None = None, viewing: bool = False) -> tuple[RepFacts, RepStatus]:
