@@ -168,6 +168,34 @@ def test_presence_ends_with_the_last_socket(two_servers, rep):
         time.sleep(0.05)
 
 
+def test_the_badge_follows_the_reps_dashboard_socket(two_servers, admin, rep):
+    """Availability includes presence: opening and closing the rep's socket changes /widget/config
+    at once (its cached answer is invalidated), in the socket's process and in the other."""
+    import time
+
+    server_a, server_b = two_servers
+    site = make_site(admin.organization_id, "shop.example.com")
+    rep.available = True
+    db.session.commit()
+
+    def available(base):
+        response = requests.get(base + "/widget/config", params={"public_key": site.public_key,
+                                                                 "domain": "shop.example.com"})
+        return response.json()["availability"]["available"]
+
+    assert available(server_a) is False  # Available, but no dashboard open
+    session = logged_in(server_a, rep.email)
+    ws = rep_socket(server_a, session)
+    next_message(ws, "hello")
+    assert available(server_a) is True and available(server_b) is True
+    ws.close()
+    deadline = time.monotonic() + 5
+    while presence.is_online(rep.id):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert available(server_a) is False
+
+
 @pytest.mark.parametrize("case", ["anonymous", "other-origin", "bad-call-token"])
 def test_sockets_refuse_strangers(two_servers, rep, case):
     base = two_servers[0]
