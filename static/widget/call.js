@@ -433,7 +433,9 @@
 
   VisitorCall.prototype.waiting = function () {
     var self = this, started = Date.now();
-    var box = this.screen(this.copy.waiting || "Connecting you with our team…", "Someone will pick up in a moment.");
+    // the theme's copy says it all; the default title has a second line
+    var box = this.screen(this.copy.waiting || "Connecting you with our team…",
+                          this.copy.waiting ? null : "Someone will pick up in a moment.");
     box.insertBefore(el("div", "cc-pulse"), box.firstChild);
     var elapsed = el("p", "cc-elapsed", "0:00");
     elapsed.setAttribute("aria-label", "Waiting time");
@@ -463,7 +465,7 @@
       stage.appendChild(local);
     }
     box.appendChild(stage);
-    this.statusLine = el("p", "cc-text", (this.copy.connected || "Connecting to") + " " + this.repName + "…");
+    this.statusLine = el("p", "cc-text", "Connecting to " + (this.repName || "our team") + "…");
     box.appendChild(this.statusLine);
     var controls = el("div", "cc-controls");
     var mute = button("Mute", "", function () {
@@ -495,11 +497,12 @@
   VisitorCall.prototype.connection = function (state) {
     if (!this.statusLine) return;
     if (state === "connected") {
-      var started = Date.now(), line = this.statusLine, name = this.repName;
+      var started = Date.now(), line = this.statusLine;
+      var prefix = (this.copy.connected ? this.copy.connected + " " : "") + (this.repName ? this.repName + " · " : "");
       clearInterval(this.ticker);
-      line.textContent = (name ? name + " · " : "") + "0:00";
+      line.textContent = prefix + "0:00";
       this.ticker = setInterval(function () {
-        line.textContent = (name ? name + " · " : "") + clock(Math.floor((Date.now() - started) / 1000));
+        line.textContent = prefix + clock(Math.floor((Date.now() - started) / 1000));
       }, 1000);
       this.emit("call.connected", { callId: this.call.id });
     } else if (state === "disconnected" || state === "failed") {
