@@ -196,17 +196,32 @@ def test_the_badge_follows_the_reps_dashboard_socket(two_servers, admin, rep):
     assert available(server_a) is False
 
 
+def close_code(open_socket) -> int:
+    """How the server closed a socket it refused. simple_websocket's client sometimes sees the TCP
+    close before the close frame (1005, no status): that attempt says nothing, try again."""
+    for _ in range(3):
+        try:
+            ws = open_socket()
+            ws.receive(timeout=5)
+            ws.receive(timeout=5)
+        except ConnectionClosed as closed:
+            reason = closed.reason
+        else:
+            raise AssertionError("the server kept the socket open")
+        if reason != 1005:
+            return reason
+    return reason
+
+
 @pytest.mark.parametrize("case", ["anonymous", "other-origin", "bad-call-token"])
 def test_sockets_refuse_strangers(two_servers, rep, case):
     base = two_servers[0]
     if case == "anonymous":
-        ws = Client.connect(ws_url(base) + "/realtime/rep", headers={"Origin": base})
+        code = close_code(lambda: Client.connect(ws_url(base) + "/realtime/rep", headers={"Origin": base}))
     elif case == "other-origin":
-        ws = rep_socket(base, logged_in(base, rep.email), origin="https://evil.example.net")
+        session = logged_in(base, rep.email)
+        code = close_code(lambda: rep_socket(base, session, origin="https://evil.example.net"))
     else:
-        ws = Client.connect(ws_url(base) + "/realtime/call?token=forged")
-    with pytest.raises(ConnectionClosed):
-        ws.receive(timeout=5)
-        ws.receive(timeout=5)
-    assert ws.close_reason == (4403 if case == "other-origin" else 4401)
+        code = close_code(lambda: Client.connect(ws_url(base) + "/realtime/call?token=forged"))
+    assert code == (4403 if case == "other-origin" else 4401)
     assert not presence.is_online(rep.id)
