@@ -20,6 +20,7 @@ _CONNECT = """
 local was_online = redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+-- GT: another socket of the same rep may already hold a later expiry
 redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[5])
 if was_online then return 0 end
 return 1
