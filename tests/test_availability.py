@@ -12,6 +12,7 @@ from app.availability import service
 from app.extensions import db
 from app.models import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule, User
 from app.models.widget import settings_for
+from app.realtime import presence
 from app.redis_store import get_redis
 from app.sites.service import create_site
 
@@ -25,6 +26,12 @@ def clock(monkeypatch):
     state = {"now": MONDAY_NOON}
     monkeypatch.setattr(service, "utcnow", lambda: state["now"])
     return state
+
+
+def online(*users):
+    """The reps have a dashboard open: their socket's entry in the real presence store."""
+    for user in users:
+        presence.touch(user.id, user.organization_id, f"socket-of-{user.id}")
 
 
 def custom_hours(user, timezone, weekly):
@@ -42,6 +49,7 @@ def gen(org_id) -> int:
 # --- the rule with real rows -----------------------------------------------------------
 
 def test_anyone_available_applies_the_full_rule(app, rep, clock):
+    online(rep)
     org = rep.organization_id
     assert service.anyone_available(org) is False  # nobody toggled
     service.set_available(rep, True)
@@ -57,6 +65,7 @@ def test_anyone_available_applies_the_full_rule(app, rep, clock):
 
 
 def test_available_rep_ids_lists_who_should_ring(app, admin, rep, clock):
+    online(admin, rep)
     service.set_available(rep, True)
     service.set_available(admin, True)
     custom_hours(admin, "America/New_York", nine_to_five())  # 07:00 there
@@ -64,6 +73,7 @@ def test_available_rep_ids_lists_who_should_ring(app, admin, rep, clock):
 
 
 def test_reps_without_their_own_hours_follow_the_team_default(app, admin, rep, clock):
+    online(rep)
     service.set_available(rep, True)
     service.save_default(admin.organization_id, "America/New_York", nine_to_five())
     facts, status = service.status_for(rep)
@@ -75,6 +85,7 @@ def test_reps_without_their_own_hours_follow_the_team_default(app, admin, rep, c
 
 
 def test_busy_blocks_from_a_sync_block_and_replace(app, rep, clock):
+    online(rep)
     service.set_available(rep, True)
     org = rep.organization_id
     window = (MONDAY_NOON, MONDAY_NOON + timedelta(days=7))
@@ -105,6 +116,7 @@ def test_busy_blocks_from_a_sync_block_and_replace(app, rep, clock):
 # --- the cache ---------------------------------------------------------------------------
 
 def test_cached_answer_is_served_until_a_change(app, rep, clock):
+    online(rep)
     org = rep.organization_id
     service.set_available(rep, True)
     assert service.anyone_available(org) is True
@@ -118,6 +130,7 @@ def test_cached_answer_is_served_until_a_change(app, rep, clock):
 
 @pytest.mark.parametrize("change", ["toggle", "schedule", "override", "busy", "widget", "removed"])
 def test_every_kind_of_change_invalidates(app, admin, rep, clock, change):
+    online(rep)
     org = rep.organization_id
     service.set_available(rep, True)
     site = create_site(org, "example.com")
@@ -153,6 +166,7 @@ def test_a_rollback_invalidates_nothing(app, rep, clock):
 
 
 def test_cached_yes_never_outlives_the_interval(app, rep, clock):
+    online(rep)
     """The hours end at 17:00 Berlin (16:00Z): the answer cached at 15:59:59.5 is not served at 16:00,
     although Redis still holds it and nothing was invalidated."""
     service.set_available(rep, True)
@@ -174,12 +188,14 @@ def test_cache_is_capped_by_configuration(make_app, clock):
     with app.app_context():
         admin = sign_up("Capped", "Cap", "cap@capped.example.com", PASSWORD)
         service.set_available(admin, True)
+        online(admin)
         assert service.anyone_available(admin.organization_id)
         ttl = app.extensions["redis"].pttl(f"availability:{admin.organization_id}")
         assert 4000 < ttl <= 5000
 
 
 def test_a_value_computed_before_a_change_is_refused(app, rep, clock):
+    online(rep)
     """Compute, then a change commits, then the slow computation stores its stale value: not served."""
     org = rep.organization_id
     stale_generation = gen(org)
@@ -197,6 +213,7 @@ def test_a_value_computed_before_a_change_is_refused(app, rep, clock):
 # --- HTTP: the toggle --------------------------------------------------------------------
 
 def test_toggle_in_the_header_switches_and_says_so(app, auth, rep, clock):
+    online(rep)
     auth.login(rep.email)
     page = auth.client.get("/dashboard").get_data(as_text=True)
     assert 'role="switch" aria-checked="false"' in page and "Not available" in page
@@ -221,8 +238,11 @@ def test_toggle_in_the_header_switches_and_says_so(app, auth, rep, clock):
     ("nothing", "Available"),
     ("hours", "Available — outside your hours"),
     ("busy", "Available — busy in calendar until 14:00"),
+    ("no dashboard", "Available — dashboard not connected"),
 ])
 def test_toggle_words_follow_the_real_state(app, auth, rep, clock, setup, label):
+    if setup != "no dashboard":
+        online(rep)
     service.set_available(rep, True)
     if setup == "hours":
         custom_hours(rep, "America/New_York", nine_to_five())
@@ -233,6 +253,25 @@ def test_toggle_words_follow_the_real_state(app, auth, rep, clock, setup, label)
     auth.login(rep.email)
     html = auth.client.get("/availability/toggle", headers=HTMX).get_data(as_text=True)
     assert re.search(r'class="switch-label">\s*' + re.escape(label) + r"\s*<", html), html
+
+
+def test_a_dashboard_page_counts_its_viewer_online(app, auth, rep, clock):
+    """The page being loaded opens the rep's socket: its header does not say "not connected" for
+    the moment before it does. Its later refreshes (htmx) ask the real presence."""
+    service.set_available(rep, True)
+    auth.login(rep.email)
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r'class="switch-label">\s*Available\s*<', page)
+    assert "Can take a call now" in page
+    poll = auth.client.get("/availability/toggle", headers=HTMX).get_data(as_text=True)
+    assert "Available — dashboard not connected" in poll
+    assert "no dashboard of theirs is open" in auth.client.get("/availability/home", headers=HTMX).get_data(
+        as_text=True)
+    assert service.available_rep_ids(rep.organization_id) == []  # nobody rings without a socket
+    online(rep)
+    poll = auth.client.get("/availability/toggle", headers=HTMX).get_data(as_text=True)
+    assert re.search(r'class="switch-label">\s*Available\s*<', poll)
+    assert service.available_rep_ids(rep.organization_id) == [rep.id]
 
 
 def test_toggle_without_htmx_get_goes_home(auth, rep):
@@ -377,6 +416,7 @@ def test_date_overrides(app, auth, rep):
 # --- HTTP: who can take a call now --------------------------------------------------------
 
 def test_status_page_gives_each_reason_and_each_badge(app, auth, admin, rep, clock):
+    online(rep)
     org = admin.organization_id
     service.set_available(rep, True)
     custom_hours(rep, "America/New_York", nine_to_five())
@@ -420,6 +460,7 @@ def test_pause_and_resume_all_sites(app, auth, admin):
 
 
 def test_home_panel(app, auth, admin, rep, clock):
+    online(rep)
     service.set_available(rep, True)
     auth.login(admin.email)
     html = auth.client.get("/dashboard").get_data(as_text=True)

@@ -154,6 +154,21 @@ def test_presence_is_one_more_input(online, reason):
     assert rep_status(rep(), t("2026-03-02 14:00"), online=online).reason == reason
 
 
+@pytest.mark.parametrize(("facts", "now", "next_at"), [
+    # at night with the laptop closed: the schedule still says when they are expected
+    (rep("America/New_York", NY_9_TO_5), "2026-03-06 23:00", "2026-03-09 13:00"),
+    # inside their hours but no dashboard open: nobody can say when they are back
+    (rep("America/New_York", NY_9_TO_5), "2026-03-09 15:00", None),
+    (rep(), "2026-03-02 14:00", None),
+])
+def test_offline_reps_are_expected_at_their_next_hours(facts, now, next_at):
+    status = rep_status(facts, t(now), online=False)
+    assert not status.available and status.reason == "offline"
+    assert status.next_at == (t(next_at) if next_at else None)
+    # the answer changes by itself when those hours begin: a cache must not outlive that
+    assert status.until == status.next_at
+
+
 def test_org_answer_combines_reps():
     now = t("2026-03-02 01:00")
     tokyo = rep_status(rep("Asia/Tokyo", NY_9_TO_5), now)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.calls import service
 from app.calls.payload import event_data
 from app.calls.tokens import load_call_token
+from app.events import iso
 from app.extensions import db
 from app.models import Call, CallEvent, Contact, Event
 from app.realtime import presence
@@ -284,6 +285,35 @@ def test_nobody_online_misses_at_once_so_the_widget_offers_the_calendar(client, 
     assert body["call"]["status"] == "missed"
     call = db.session.get(Call, service.as_uuid(body["call"]["id"]))
     assert call.end_reason == "no_one_available"
+    assert body["nextAvailableAt"] is None  # no schedule says when anyone is back
+
+
+def test_only_reps_the_availability_rule_allows_ring(client, site, reps, admin, listen):
+    """Online and Available is not enough: outside their hours or busy in their calendar, no ring."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.availability import service as availability
+
+    ana, bob = reps
+    now = datetime.now(UTC)
+    day_off = [[]] * 7  # ana's own hours: none at all this week
+    availability.save_schedule(ana, "UTC", day_off, follows_default=False)
+    availability.replace_busy_blocks(bob.id, "google", now - timedelta(hours=1), now + timedelta(days=1),
+                                     [(now - timedelta(minutes=5), now + timedelta(hours=1))])
+    messages = listen(f"user:{ana.id}", f"user:{bob.id}")
+    body = request(client, site).get_json()
+    assert body["call"]["status"] == "missed" and messages() == []
+    # bob's meeting is an hour: the visitor learns when someone is next expected
+    assert body["nextAvailableAt"] == iso(now + timedelta(hours=1))
+    assert service.pending_rings(bob.id) == []
+
+    availability.replace_busy_blocks(bob.id, "google", now - timedelta(hours=1), now + timedelta(days=1), [])
+    assert service.eligible_reps(admin.organization_id) == [bob]
+    body = request(client, site, fingerprint="fp-visitor-2").get_json()
+    assert body["call"]["status"] == "requested"
+    assert [channel for channel, _ in messages()] == [f"user:{bob.id}"]
+    assert [r["call"]["id"] for r in service.pending_rings(bob.id)] == [body["call"]["id"]]
+    assert service.pending_rings(ana.id) == []  # outside her hours: not shown on reconnect either
 
 
 def test_every_rung_rep_declining_misses_the_call(client, auth, site, reps):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.widget import QualificationOption, QualificationQuestion, flow_for, settings_for
+from app.realtime import presence
 from app.sites.service import create_site
 from app.widget.tokens import load_qualification
 
@@ -100,11 +101,22 @@ def uncached_client(make_app, app):
     return make_app(WIDGET_LOCAL_CACHE_SECONDS=0).test_client()
 
 
+def dashboard_open(user, socket_id="tab-1"):
+    """The rep's dashboard socket, as the real presence store records it."""
+    presence.touch(user.id, user.organization_id, socket_id)
+
+
 def test_availability_follows_reps_and_pause(uncached_client, site, rep):
     client = uncached_client
     assert get_config(client, site).get_json()["availability"]["available"] is False
     rep.available = True
     db.session.commit()
+    # Available, but no dashboard open: nobody could answer
+    assert get_config(client, site).get_json()["availability"]["available"] is False
+    dashboard_open(rep)
+    from app.availability.service import invalidate as availability_changed
+
+    availability_changed(rep.organization_id)  # what the rep socket does when a rep comes online
     assert get_config(client, site).get_json()["availability"]["available"] is True
     settings_for(site).paused = True
     db.session.commit()
@@ -120,12 +132,58 @@ def test_each_process_remembers_availability_for_a_moment(make_app, admin, rep):
     # the test's own session is the default app's; the requests go to this one (same database)
     client = make_app(WIDGET_LOCAL_CACHE_SECONDS=0.5).test_client()
     site = create_site(admin.organization_id, "example.com")
+    dashboard_open(rep)
     assert get_config(client, site).get_json()["availability"]["available"] is False
     rep.available = True
     db.session.commit()
     assert get_config(client, site).get_json()["availability"]["available"] is False
     time.sleep(0.6)
     assert get_config(client, site).get_json()["availability"]["available"] is True
+
+
+def test_availability_says_when_someone_is_next_available(make_app, site, rep):
+    from datetime import UTC, datetime, timedelta
+
+    from app.availability.service import save_override
+
+    client = make_app().test_client()
+    rep.available = True
+    db.session.commit()
+    dashboard_open(rep)
+    now = datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).date()
+    save_override(rep, now.date(), [])  # a day off today (UTC: the rep's timezone)
+    save_override(rep, tomorrow, [[540, 1020]])
+    body = get_config(client, site).get_json()
+    assert body["availability"] == {"available": False,
+                                    "nextAvailableAt": f"{tomorrow.isoformat()}T09:00:00.000Z"}
+    # closing the dashboard does not lose "back at 9:00" for visitors at night
+    presence.leave(rep.id, rep.organization_id, "tab-1")
+    from app.availability.service import invalidate as availability_changed
+
+    availability_changed(rep.organization_id)
+    assert get_config(client, site).get_json()["availability"]["nextAvailableAt"] == (
+        f"{tomorrow.isoformat()}T09:00:00.000Z")
+
+
+def test_a_remembered_yes_never_outlives_the_moment_it_ends(make_app, admin, rep):
+    """Even a long per-process memory forgets "available" when a busy block begins."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from app.availability.service import replace_busy_blocks
+
+    client = make_app(WIDGET_LOCAL_CACHE_SECONDS=60).test_client()
+    site = create_site(admin.organization_id, "example.com")
+    rep.available = True
+    db.session.commit()
+    dashboard_open(rep)
+    now = datetime.now(UTC)
+    replace_busy_blocks(rep.id, "google", now - timedelta(hours=1), now + timedelta(days=1),
+                        [(now + timedelta(seconds=1.5), now + timedelta(hours=1))])
+    assert get_config(client, site).get_json()["availability"]["available"] is True
+    time.sleep(max(0.0, (now + timedelta(seconds=1.6) - datetime.now(UTC)).total_seconds()))
+    assert get_config(client, site).get_json()["availability"]["available"] is False
 
 
 def test_config_is_cached_per_site_until_invalidated(client, site):

@@ -216,9 +216,9 @@ def toggle_show():
     return _fragment_or_back("_topbar_status.html", "dashboard.index")
 
 
-def _team_status():
+def _team_status(viewing: bool = False):
     now = service.utcnow()
-    pairs = service.statuses(current_user.organization_id, now)
+    pairs = service.statuses(current_user.organization_id, now, viewer=current_user.id if viewing else None)
     org = org_availability([s for _, s in pairs])
     rows = [(f, s, describe.reason(f, s, now)) for f, s in pairs]
     return now, pairs, org, rows
@@ -228,7 +228,7 @@ def _team_status():
 @admin_required
 def status():
     """Who can take a call now, why not, and whether each site's badge shows."""
-    now, pairs, org, rows = _team_status()
+    now, pairs, org, rows = _team_status(viewing=_viewing())
     tz = next(f.timezone for f, _ in pairs if f.user_id == current_user.id)  # the admin's own
     sites = [(s, settings_for(s)) for s in org_list(Site, Site.domain)]
     badges = [(s, w, describe.badge(w, org, tz, now)) for s, w in sites]
@@ -259,15 +259,22 @@ def availability_helpers():
     return {"my_availability": my_availability, "team_availability": team_availability}
 
 
+def _viewing() -> bool:
+    """A full dashboard page is loading: it opens the rep's socket, so they count as online. An
+    htmx refresh comes from a page whose socket is (or is not) already open: presence decides,
+    and the page refreshes these when its socket connects or drops (calls.js)."""
+    return not is_htmx()
+
+
 def my_availability() -> describe.Toggle | None:
     if not current_user.is_authenticated:
         return None
     now = service.utcnow()
-    facts, rep_status = service.status_for(current_user, now)
+    facts, rep_status = service.status_for(current_user, now, viewing=_viewing())
     return describe.toggle(facts, rep_status, now)
 
 
 def team_availability() -> dict:
-    now, pairs, org, rows = _team_status()
+    now, pairs, org, rows = _team_status(viewing=_viewing())
     mine = next(r for r in rows if r[0].user_id == current_user.id)
     return {"rows": rows, "org": org, "summary": describe.summary(pairs), "mine": mine}

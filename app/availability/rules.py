@@ -1,7 +1,7 @@
 """The availability rule, as pure functions of plain data: table-tested without a database.
 
 A rep is available at `now` when all hold: the account is active; they toggled Available;
-(once presence exists) they have a live dashboard open; their hours cover `now` in their own
+they have a live dashboard open (presence); their hours cover `now` in their own
 timezone; no calendar busy block covers `now`. Every span is half-open [start, end): a busy
 block that ends exactly now no longer blocks, one that starts exactly now does.
 
@@ -127,7 +127,19 @@ def rep_status(facts: RepFacts, now: datetime, online: bool | None = None) -> Re
     if not facts.toggled:
         return RepStatus(False, "toggled_off")
     if online is False:
+        return _offline(_schedule_status(facts, now))
+    return _schedule_status(facts, now)
+
+
+def _offline(scheduled: RepStatus) -> RepStatus:
+    """No dashboard open. Outside their hours, their schedule still says when they are expected
+    ("Back at 9:00" for visitors at night); inside them, nobody can tell when they will be back."""
+    if scheduled.available or scheduled.next_at is None:
         return RepStatus(False, "offline")
+    return RepStatus(False, "offline", until=scheduled.next_at, next_at=scheduled.next_at)
+
+
+def _schedule_status(facts: RepFacts, now: datetime) -> RepStatus:
     # Most answers lie within a day or two: look that far first, the whole horizon only if needed.
     near = _status_within(facts, now, SHORT_LOOK)
     if _settled(near, now + SHORT_LOOK - timedelta(days=1)):

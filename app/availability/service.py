@@ -28,6 +28,7 @@ from app.extensions import db
 from app.models import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule, User
 from app.models.availability import empty_week
 from app.models.widget import settings_for
+from app.realtime import presence
 from app.redis_store import get_redis
 
 ALL_DAY = [[0, 0]]
@@ -106,24 +107,32 @@ def _facts(user, schedule, default, overrides, busy) -> RepFacts:
 
 
 def _online_user_ids(user_ids) -> set | None:
-    """Presence: the ids of reps with a live dashboard open, or None while it is not tracked.
+    """Presence: the ids of reps with a live dashboard open (app.realtime.presence, in Redis);
+    None when Redis cannot say, and the rule goes on without it rather than hide every badge.
 
-    The calls feature plugs in here: return {uid for uid in user_ids if is_online(uid)} and call
-    `invalidate(organization_id)` when a rep's presence changes."""
-    return None
+    The rep socket calls `invalidate` when a rep comes online or goes offline."""
+    try:
+        return presence.which_online(user_ids)
+    except RedisError:
+        current_app.logger.warning("presence unreachable: availability ignores it", exc_info=True)
+        return None
 
 
-def statuses(organization_id, now: datetime | None = None, users=None) -> list[tuple[RepFacts, RepStatus]]:
-    """Every member's facts and status at `now`."""
+def statuses(organization_id, now: datetime | None = None, users=None,
+             viewer=None) -> list[tuple[RepFacts, RepStatus]]:
+    """Every member's facts and status at `now`. `viewer`: the id of a rep who is loading a
+    dashboard page right now, which opens their socket: they count as online already."""
     now = now or utcnow()
     facts = load_facts(uuid.UUID(str(organization_id)), now, users)
     online = _online_user_ids([f.user_id for f in facts])
+    if online is not None and viewer is not None:
+        online.add(viewer)
     return [(f, rep_status(f, now, None if online is None else f.user_id in online)) for f in facts]
 
 
-def status_for(user: User, now: datetime | None = None) -> tuple[RepFacts, RepStatus]:
-    """One rep's facts and status (the header toggle, the home page)."""
-    return statuses(user.organization_id, now, users=[user])[0]
+def status_for(user: User, now: datetime | None = None, viewing: bool = False) -> tuple[RepFacts, RepStatus]:
+    """One rep's facts and status (the header toggle, the home page); `viewing`: see statuses."""
+    return statuses(user.organization_id, now, users=[user], viewer=user.id if viewing else None)[0]
 
 
 def available_rep_ids(organization_id, now: datetime | None = None) -> list[uuid.UUID]:
@@ -143,6 +152,12 @@ def _keys(organization_id) -> tuple[str, str]:
 
 def widget_availability(organization_id) -> dict:
     """{"available": bool, "nextAvailableAt": ISO-8601 UTC or None}, for /widget/config."""
+    return widget_availability_until(organization_id)[0]
+
+
+def widget_availability_until(organization_id) -> tuple[dict, float]:
+    """The cached answer and the Unix time it holds until: a cache in front of this one (the
+    widget's per-process memory) must not keep it longer."""
     organization_id = uuid.UUID(str(organization_id))
     gen_key, key = _keys(organization_id)
     now = utcnow()
@@ -151,13 +166,15 @@ def widget_availability(organization_id) -> dict:
     except RedisError:
         # without Redis the answer is still right, only slower: never hide the badge for a cache
         current_app.logger.warning("availability cache unreachable", exc_info=True)
-        return _answer(compute(organization_id, now))
+        result = compute(organization_id, now)
+        return _answer(result), _until(result, now).timestamp()
     gen = int(gen or 0)
     if raw:
         cached = json.loads(raw)
         # a value computed before a change (other generation) or past its end is never served
         if cached["gen"] == gen and cached["validUntil"] > now.timestamp() * 1000:
-            return {"available": cached["available"], "nextAvailableAt": cached["nextAvailableAt"]}
+            answer = {"available": cached["available"], "nextAvailableAt": cached["nextAvailableAt"]}
+            return answer, cached["validUntil"] / 1000
     return _compute_and_store(organization_id, now, gen)
 
 
@@ -165,16 +182,22 @@ def _answer(result: OrgAvailability) -> dict:
     return {"available": result.available, "nextAvailableAt": iso(result.next_at)}
 
 
-def _compute_and_store(organization_id, now: datetime, gen: int) -> dict:
+def _until(result: OrgAvailability, now: datetime) -> datetime:
+    """When the answer may change by itself, capped by AVAILABILITY_CACHE_SECONDS (a presence that
+    fades out after a crash, a change Redis missed)."""
+    cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
+    return min(result.valid_until or cap, cap)
+
+
+def _compute_and_store(organization_id, now: datetime, gen: int) -> tuple[dict, float]:
     result = compute(organization_id, now)
     answer = _answer(result)
-    cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
-    valid_until = min(result.valid_until or cap, cap)
+    valid_until = _until(result, now)
     ttl_ms = int((valid_until - now).total_seconds() * 1000)
     if ttl_ms > 0:
         value = {**answer, "gen": gen, "validUntil": valid_until.timestamp() * 1000}
         get_redis().set(_keys(organization_id)[1], json.dumps(value), px=ttl_ms)
-    return answer
+    return answer, valid_until.timestamp()
 
 
 def anyone_available(organization_id) -> bool:
@@ -184,11 +207,14 @@ def anyone_available(organization_id) -> bool:
 
 def invalidate(organization_id) -> None:
     """Forget the cached answer; a value being computed right now is refused by its generation."""
+    from app.widget.service import forget_availability
+
     gen_key, key = _keys(organization_id)
     pipe = get_redis().pipeline()
     pipe.incr(gen_key)
     pipe.delete(key)
     pipe.execute()
+    forget_availability(organization_id)  # this process's memory of it; others' expires in seconds
 
 
 # --- changes -----------------------------------------------------------------------------

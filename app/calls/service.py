@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import url_for
 
+from app.availability import service as availability
 from app.calls import jobs
 from app.calls.payload import event_data
 from app.events import iso, record_event
@@ -33,14 +34,13 @@ class CallError(Exception):
 
 
 def eligible_reps(organization_id) -> list[User]:
-    """Who rings: active members who toggled Available and have a dashboard open right now."""
-    online = presence.online_user_ids(organization_id)
-    if not online:
+    """Who rings: exactly the reps the availability rule says can take a call now (active,
+    Available, a dashboard open, inside their hours, not busy in their calendar)."""
+    ids = availability.available_rep_ids(organization_id)
+    if not ids:
         return []
     return list(db.session.scalars(sa.select(User).where(
-        User.organization_id == organization_id, User.is_active_member.is_(True),
-        User.available.is_(True), User.id.in_(online),
-    )))
+        User.organization_id == organization_id, User.id.in_(ids))))
 
 
 # ---- requesting a call ---------------------------------------------------------------------
@@ -252,8 +252,17 @@ def _end_unanswered(call_id, status: str, reason: str, event_type: str) -> Call 
     db.session.commit()
     _release_open_request(call)
     _notify_reps(call, {"type": "call-update", "callId": str(call.id), "status": status})
-    bus.publish(f"call:{call.id}:visitor", {"type": "ended", "status": status, "reason": reason})
+    message = {"type": "ended", "status": status, "reason": reason}
+    if status == "missed":
+        message["nextAvailableAt"] = next_available_at(call.organization_id)
+    bus.publish(f"call:{call.id}:visitor", message)
     return call
+
+
+def next_available_at(organization_id) -> str | None:
+    """When someone is next expected (ISO-8601 UTC), for the visitor's missed screen: null while
+    someone is available now (they just did not answer) or when no schedule says."""
+    return availability.widget_availability(organization_id)["nextAvailableAt"]
 
 
 def end(call_id, reason: str) -> Call | None:
@@ -305,7 +314,8 @@ def _notify_reps(call: Call, message: dict) -> None:
 def pending_rings(user_id) -> list[dict]:
     """Calls still ringing that this rep has not declined: shown again when their socket (re)opens."""
     user = db.session.get(User, user_id)
-    if user is None or not (user.available and user.is_active_member):
+    # their socket is open (presence was just touched): the rest of the rule decides
+    if user is None or not availability.status_for(user)[1].available:
         return []
     redis = get_redis()
     rings = []

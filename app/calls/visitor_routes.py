@@ -121,6 +121,9 @@ def _call_response(call: Call, site: Site) -> dict:
         "cancelUrl": url_for("call_requests.cancel", call_id=call.id, _external=True),
         "hangupUrl": url_for("call_requests.hangup", call_id=call.id, _external=True),
         "iceServers": ice_servers(f"visitor-{call.id}"),
+        # missed at once (nobody available): the screen says when someone is next expected
+        "nextAvailableAt": service.next_available_at(call.organization_id)
+        if call.status == "missed" else None,
     }
 
 

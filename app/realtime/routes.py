@@ -11,6 +11,7 @@ from flask import current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
+from app.availability import service as availability
 from app.calls import service
 from app.calls.tokens import load_call_token
 from app.extensions import db, sock
@@ -84,16 +85,22 @@ def rep_socket(ws):
     conn, channel = Connection(ws), f"user:{user_id}"
     # listen before becoming eligible, so no ring is published into the void
     bus.hub().subscribe(channel, conn)
-    presence.touch(user_id, org_id, socket_id)
+    _presence_changed(org_id, presence.touch(user_id, org_id, socket_id))
     try:
         conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
         for ring in service.pending_rings(user_id):
             conn.send_json(ring)
         db.session.remove()
-        _serve(ws, conn, lambda: presence.touch(user_id, org_id, socket_id))
+        _serve(ws, conn, lambda: _presence_changed(org_id, presence.touch(user_id, org_id, socket_id)))
     finally:
         bus.hub().unsubscribe(channel, conn)
-        presence.leave(user_id, org_id, socket_id)
+        _presence_changed(org_id, presence.leave(user_id, org_id, socket_id))
+
+
+def _presence_changed(org_id, changed: bool) -> None:
+    """A rep came online or went offline: whether anyone can take a call may have changed with it."""
+    if changed:
+        availability.invalidate(org_id)
 
 
 @sock.route("/realtime/call", bp=bp)

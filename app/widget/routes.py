@@ -23,6 +23,7 @@ from app.widget.service import (
 from app.widget.tokens import sign_qualification
 
 LOADER = "loader.js"
+PAUSED = {"available": False, "nextAvailableAt": None}  # no schedule says when an admin resumes
 
 
 def error(status: int, code: str, message: str, **extra):
@@ -133,9 +134,9 @@ def config():
 
 def _config_response(entry: dict):
     country = visitor_country()
-    available = not entry["config"]["settings"]["paused"] and available_now(entry["organizationId"])
+    availability = PAUSED if entry["config"]["settings"]["paused"] else available_now(entry["organizationId"])
     show = country_allowed(entry["countries"], country)
-    moment = json.dumps({"availability": {"available": available, "nextAvailableAt": None},
+    moment = json.dumps({"availability": availability,
                          "visitor": {"country": country}, "show": show}, separators=(",", ":"))
     etag = f"{entry['digest']}-{hashlib.sha256(moment.encode()).hexdigest()[:12]}"
     if request.if_none_match.contains(etag):

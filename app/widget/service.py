@@ -137,13 +137,17 @@ class LocalCache:
     def __init__(self):
         self._entries: dict = {}
 
-    def get(self, key, build):
+    def get(self, key, build, until=None):
+        """The remembered value, else `build()`'s; `until(value)`: the Unix time it must be
+        forgotten by at the latest (an answer that changes by itself then)."""
         ttl = current_app.config["WIDGET_LOCAL_CACHE_SECONDS"]
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
         value = build()
+        if until is not None:
+            ttl = min(ttl, until(value) - time.time())
         if ttl > 0 and value is not None:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()  # bounded memory: simply start afresh
@@ -174,12 +178,20 @@ def _prepared(entry: dict | None) -> dict | None:
     return {**entry, "configJson": text[1:-1], "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
 
 
-def available_now(organization_id: str) -> bool:
-    """Whether someone can take a call, remembered for a moment per organization."""
-    from app.availability.service import anyone_available
+def available_now(organization_id: str) -> dict:
+    """/widget/config's `availability` ({"available", "nextAvailableAt"}) from the availability
+    service, remembered for a moment per organization in this process, and never past the moment
+    it could change by itself (a rep's hours ending)."""
+    from app.availability.service import widget_availability_until
 
-    return local_cache().get(("available", organization_id),
-                             lambda: anyone_available(uuid.UUID(organization_id)))
+    return local_cache().get(("available", str(organization_id)),
+                             lambda: widget_availability_until(uuid.UUID(str(organization_id))),
+                             until=lambda pair: pair[1])[0]
+
+
+def forget_availability(organization_id) -> None:
+    """Availability changed (availability.service.invalidate): this process stops remembering it."""
+    local_cache().drop(("available", str(organization_id)))
 
 
 def _redis_entry(public_key: str) -> dict | None:

@@ -26,16 +26,24 @@
     };
     ws.onmessage = function (event) {
       var message = JSON.parse(event.data);
-      if (message.type === "ring") ring(message.call);
+      if (message.type === "hello") presenceChanged();  // the server counts us online now
+      else if (message.type === "ring") ring(message.call);
       else if (message.type === "call-update") update(message);
     };
     ws.onclose = function (event) {
       clearInterval(pinger);
       if (event.code === 4401) { box.setAttribute("data-state", "logged-out"); return; }
       box.setAttribute("data-state", "reconnecting");
+      presenceChanged();
       var delay = Math.min(15000, 500 * Math.pow(2, attempt++)) * (0.75 + Math.random() / 2);
       setTimeout(connect, delay);
     };
+  }
+
+  // the Available switch and "Who can take a call now?" re-read themselves (htmx triggers):
+  // without an open socket the rep cannot take calls, and they should see it
+  function presenceChanged() {
+    document.body.dispatchEvent(new CustomEvent("presence-changed"));
   }
 
   function el(tag, className, text) {

@@ -112,7 +112,7 @@
     } else if (message.type === "signal") {
       this.onSignal(message.data || {});
     } else if (message.type === "ended") {
-      this.finish(message.status, message.reason);
+      this.finish(message.status, message.reason, message.nextAvailableAt);
     } else if (message.type === "recording") {
       this.fire("recording", message.state);
     }
@@ -215,12 +215,12 @@
     this.signal.send({ type: "hangup" });
   };
 
-  Session.prototype.finish = function (status, reason) {
+  Session.prototype.finish = function (status, reason, nextAvailableAt) {
     if (this.finished) return;
     this.finished = true;
     this.status = status;
     this.close();
-    this.fire("ended", status, reason);
+    this.fire("ended", status, reason, nextAvailableAt || null);
   };
 
   Session.prototype.close = function () {
@@ -416,6 +416,7 @@
     this.cancelUrl = data.cancelUrl;
     this.hangupUrl = data.hangupUrl;
     this.emit("call.requested", { callId: data.call.id, mediaType: data.call.mediaType });
+    if (data.nextAvailableAt) this.nextAvailableAt = data.nextAvailableAt;
     if (FINAL[data.call.status]) return this.ended(data.call.status, "no_one_available");
     window.addEventListener("pagehide", this.onPageHide);
     this.session = new Session({
@@ -425,7 +426,10 @@
         accepted: function (rep) { self.accepted(rep); },
         remoteStream: function (stream) { self.showRemote(stream); },
         connection: function (state) { self.connection(state); },
-        ended: function (status, reason) { self.ended(status, reason); },
+        ended: function (status, reason, nextAt) {
+          if (nextAt) self.nextAvailableAt = nextAt;
+          self.ended(status, reason);
+        },
         peerLeft: function () { if (self.statusLine) self.statusLine.textContent = "Reconnecting…"; },
         recording: function (state) { self.recordingState(state); },
         socket: function (state) {
@@ -439,7 +443,9 @@
 
   VisitorCall.prototype.waiting = function () {
     var self = this, started = Date.now();
-    var box = this.screen(this.copy.waiting || "Connecting you with our team…", "Someone will pick up in a moment.");
+    // the theme's copy says it all; the default title has a second line
+    var box = this.screen(this.copy.waiting || "Connecting you with our team…",
+                          this.copy.waiting ? null : "Someone will pick up in a moment.");
     box.insertBefore(el("div", "cc-pulse"), box.firstChild);
     var elapsed = el("p", "cc-elapsed", "0:00");
     elapsed.setAttribute("aria-label", "Waiting time");
@@ -474,7 +480,7 @@
     this.recIndicator.hidden = !this.recordingNow;
     stage.appendChild(this.recIndicator);
     box.appendChild(stage);
-    this.statusLine = el("p", "cc-text", (this.copy.connected || "Connecting to") + " " + this.repName + "…");
+    this.statusLine = el("p", "cc-text", "Connecting to " + (this.repName || "our team") + "…");
     box.appendChild(this.statusLine);
     var controls = el("div", "cc-controls");
     var mute = button("Mute", "", function () {
@@ -519,11 +525,12 @@
   VisitorCall.prototype.connection = function (state) {
     if (!this.statusLine) return;
     if (state === "connected") {
-      var started = Date.now(), line = this.statusLine, name = this.repName;
+      var started = Date.now(), line = this.statusLine;
+      var prefix = (this.copy.connected ? this.copy.connected + " " : "") + (this.repName ? this.repName + " · " : "");
       clearInterval(this.ticker);
-      line.textContent = (name ? name + " · " : "") + "0:00";
+      line.textContent = prefix + "0:00";
       this.ticker = setInterval(function () {
-        line.textContent = (name ? name + " · " : "") + clock(Math.floor((Date.now() - started) / 1000));
+        line.textContent = prefix + clock(Math.floor((Date.now() - started) / 1000));
       }, 1000);
       this.emit("call.connected", { callId: this.call.id });
     } else if (state === "disconnected" || state === "failed") {
@@ -565,9 +572,12 @@
       box = this.screen(nobody ? (this.copy.unavailable || "No one is available right now")
                                : (this.copy.missed || "Sorry, no one could answer"),
                         this.opts.calendarUrl ? "Book a time and we will call you." : "Please try again later.");
-      if (this.opts.nextAvailableAt) {
-        var when = new Date(this.opts.nextAvailableAt);
-        if (!isNaN(when)) box.appendChild(el("p", "cc-text", "Next available: " + when.toLocaleString()));
+      // the server's answer at the moment of the miss; else the widget config's, from page load
+      var next = this.nextAvailableAt || this.opts.nextAvailableAt;
+      var when = next ? new Date(next) : null;
+      if (when && !isNaN(when)) {
+        var back = window.ConvercFlow && window.ConvercFlow.backAt ? window.ConvercFlow.backAt(next) : null;
+        box.appendChild(el("p", "cc-text cc-next", back || ("Back " + when.toLocaleString())));
       }
       this.emit("call.missed", { callId: this.call.id, reason: reason });
     } else {

@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,47 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+class CustomerSite:
+    """A customer's web server: pages registered by path, each with its own headers."""
+
+    def __init__(self):
+        self.pages = {}
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                html, headers = pages.get(self.path.split("?")[0], ("not found", {}))
+                body = html.encode()
+                self.send_response(200 if self.path.split("?")[0] in pages else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def page(self, path, html, host="localhost", **headers):
+        self.pages[path] = (html, headers)
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+def customer():
+    site = CustomerSite()
+    yield site
+    site.server.shutdown()
+
+
+def snippet(live_server, key, head="", body="", script="widget.js", attrs="defer"):
+    return (f"<!doctype html><html><head><title>Customer</title>{head}</head><body><h1>Acme Inc.</h1>"
+            f"<p>Our product page.</p>{body}<script src=\"{live_server}/{script}\" "
+            f"data-ic-public-key=\"{key}\" {attrs}></script></body></html>")

@@ -1,7 +1,7 @@
 """The Available switch, the schedule editor and "Who can take a call now?" in a real Chromium
-against gunicorn. (The badge half — the customer page showing and hiding the badge — needs the
-widget and is tested where the widget lives.)"""
+against gunicorn; and the switch showing and hiding the real widget's badge on a customer page."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +12,12 @@ from app.availability import service
 from app.availability.describe import when
 from app.extensions import db
 from app.models import RepSchedule, User
+from app.models.widget import settings_for
+from app.sites.service import create_site
+from tests.browser.conftest import snippet
 from tests.conftest import PASSWORD
+
+READY = "<script>addEventListener('converc:ready',function(e){window.__ready=e.detail})</script>"
 
 
 def log_in(page, email):
@@ -126,3 +131,51 @@ def test_editing_weekly_hours(tokyo_page, live_server, rep):
     expect(page.locator("#day-0").get_by_label("Monday interval 1 from")).to_have_value("08:00")
     page.locator("#overrides").get_by_role("button", name=f"Remove override of {day.isoformat()}").click()
     expect(page.locator("#overrides")).to_contain_text("No date overrides.")
+
+
+def test_the_switch_shows_and_hides_the_badge_on_the_customer_page(browser, page, live_server, customer,
+                                                                   admin, rep):
+    site = create_site(admin.organization_id, "localhost")
+    settings_for(site).hide_when_unavailable = True
+    db.session.commit()
+    url = customer.page("/", snippet(live_server, site.public_key, body=READY))
+
+    def next_load():
+        """A visitor loads the page (a fresh browser: nothing cached from a previous load)."""
+        context = browser.new_context()
+        visitor = context.new_page()
+        visitor.goto(url)
+        visitor.wait_for_function("window.__ready")
+        ready = visitor.evaluate("window.__ready")
+        badge = visitor.get_by_role("button", name="Talk to us live")
+        if ready["visible"]:
+            expect(badge).to_be_visible()
+        else:
+            assert visitor.locator("converc-widget").count() == 0
+        context.close()
+        return ready
+
+    assert next_load() == {"visible": False, "reason": "unavailable"}
+    log_in(page, rep.email)  # the dashboard is open: its socket is the rep's presence
+    expect(page.locator("#call-alerts")).to_have_attribute("data-state", "connected")
+    assert next_load() == {"visible": False, "reason": "unavailable"}  # not toggled yet
+
+    switch = page.get_by_role("switch")
+    switch.click()
+    expect(switch).to_have_text("Available")
+    assert next_load() == {"visible": True, "available": True, "mode": "floating"}
+
+    switch.click()
+    expect(switch).to_have_text("Not available")
+    assert next_load() == {"visible": False, "reason": "unavailable"}
+
+    # Available, but the rep closes the dashboard: nobody could answer, so the badge hides too
+    switch.click()
+    expect(switch).to_have_text("Available")
+    assert next_load()["visible"] is True
+    page.goto("about:blank")
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while service.available_rep_ids(rep.organization_id):
+        assert datetime.now(UTC) < deadline, "the closed dashboard still counts as present"
+        time.sleep(0.1)
+    assert next_load() == {"visible": False, "reason": "unavailable"}

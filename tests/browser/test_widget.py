@@ -1,9 +1,6 @@
 """The widget in a real Chromium, on a customer page served from another origin."""
 
-import json
-import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,52 +14,10 @@ from app.models.widget import (
     settings_for,
     theme_for,
 )
+from app.realtime import presence
 from app.sites.service import create_site
-from tests.conftest import PASSWORD, free_port
-
-
-class CustomerSite:
-    """A customer's web server: pages registered by path, each with its own headers."""
-
-    def __init__(self):
-        self.pages = {}
-        pages = self.pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                html, headers = pages.get(self.path.split("?")[0], ("not found", {}))
-                body = html.encode()
-                self.send_response(200 if self.path.split("?")[0] in pages else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def page(self, path, html, host="localhost", **headers):
-        self.pages[path] = (html, headers)
-        return f"http://{host}:{self.port}{path}"
-
-
-@pytest.fixture
-def customer():
-    site = CustomerSite()
-    yield site
-    site.server.shutdown()
-
-
-def snippet(live_server, key, head="", body="", script="widget.js", attrs="defer"):
-    return (f"<!doctype html><html><head><title>Customer</title>{head}</head><body><h1>Acme Inc.</h1>"
-            f"<p>Our product page.</p>{body}<script src=\"{live_server}/{script}\" "
-            f"data-ic-public-key=\"{key}\" {attrs}></script></body></html>")
+from tests.browser.conftest import snippet
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -75,8 +30,10 @@ def site(admin):
 
 
 def available(user):
+    """Available on, with a dashboard open (the real presence entry its socket would make)."""
     user.available = True
     db.session.commit()
+    presence.touch(user.id, user.organization_id, f"dashboard-of-{user.id}")
 
 
 def add_question(site, label, type_="single_select", required=True, options=()):
@@ -140,6 +97,8 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
     dialog.get_by_role("button", name="Video call").click()
     expect(dialog.get_by_text("Calls can't start from this page right now")).to_be_visible()
 
+    # what the flow hands call.js (the real one is tested end to end in test_calls.py)
+    page.unroute("**/static/widget/call.js*")
     page.route("**/static/widget/call.js*", lambda route: route.fulfill(
         status=200, content_type="text/javascript", body=FAKE_CALL_JS))
     dialog.get_by_role("button", name="Back").click()
@@ -196,29 +155,26 @@ def test_hide_when_unavailable_hides_it(page, live_server, customer, site):
     assert any("nobody is available" in m for m in messages)
 
 
-def test_unavailable_shows_calendar_and_when_someone_is_back(browser, live_server, customer, site):
+def test_unavailable_shows_calendar_and_when_someone_is_back(browser, live_server, customer, site, admin):
+    from app.availability import service as availability
+
+    # the rep works in New York; today is their day off, tomorrow they start at 9:00
+    available(admin)
+    availability.save_schedule(admin, "America/New_York", [], follows_default=True)
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    availability.save_override(admin, today, [])
+    availability.save_override(admin, today + timedelta(days=1), [[540, 1020]])
     context = browser.new_context(timezone_id="America/New_York", locale="en-US")
     page = context.new_page()
-    # the lead fills nextAvailableAt later: a config we control stands in for it
-    today = datetime.now(ZoneInfo("America/New_York")).date()
-    nine = datetime(today.year, today.month, today.day, 9, tzinfo=ZoneInfo("America/New_York"))
-
-    def with_next(route):
-        response = route.fetch()
-        body = response.json()
-        body["availability"]["nextAvailableAt"] = nine.astimezone(ZoneInfo("UTC")).isoformat().replace(
-            "+00:00", "Z")
-        route.fulfill(response=response, body=json.dumps(body))
-
-    page.route("**/widget/config*", with_next)
     page.goto(customer.page("/", snippet(live_server, site.public_key)))
     page.get_by_role("button", name="Talk to us live").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("Nobody can take a call right now.")).to_be_visible()
-    expect(dialog.get_by_text("Back at 9:00 AM")).to_be_visible()
+    # /widget/config's nextAvailableAt, in the visitor's own time
+    expect(dialog.get_by_text("Back tomorrow at 9:00 AM")).to_be_visible()
     expect(dialog.get_by_role("link", name="Book a time")).to_be_visible()
-    tomorrow = (nine + timedelta(days=1)).isoformat()
-    assert page.evaluate("d => ConvercFlow.backAt(d)", tomorrow) == "Back tomorrow at 9:00 AM"
+    nine = datetime(today.year, today.month, today.day, 9, tzinfo=ZoneInfo("America/New_York"))
+    assert page.evaluate("d => ConvercFlow.backAt(d)", nine.isoformat()) == "Back at 9:00 AM"
     context.close()
 
 
