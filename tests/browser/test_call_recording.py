@@ -257,7 +257,7 @@ def test_consent_required_and_not_given_records_and_uploads_nothing(rep_page, vi
 
 def test_the_widget_asks_for_consent_before_call_now_and_the_call_stores_the_answer(rep_page, visitor,
                                                                                      live_server, admin):
-    from tests.browser.test_widget import CustomerSite, snippet
+    from tests.browser.conftest import CustomerSite, snippet
 
     site = make_site(admin.organization_id, "localhost", recording_policy="consent")
     customer, page = CustomerSite(), visitor  # a rep is online: the widget offers the call
