@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.availability.forms import WeekDraft, validate
-from app.availability.rules import RepFacts, RepStatus, org_availability, rep_status
+from app.availability.rules import RepFacts, RepStatus, can_take_call_now, org_availability, rep_status
 
 
 def t(text: str) -> datetime:
@@ -129,6 +129,7 @@ def test_rep_status(facts, now, available, reason, until):
     assert (status.available, status.reason) == (available, reason)
     if until is not None or reason != "available":
         assert status.until == (t(until) if until else None)
+    assert can_take_call_now(facts, t(now)) is available  # the ring's shortcut agrees
 
 
 def test_whole_week_available_lasts_to_the_horizon():

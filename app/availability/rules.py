@@ -131,6 +131,14 @@ def rep_status(facts: RepFacts, now: datetime, online: bool | None = None) -> Re
     return _schedule_status(facts, now)
 
 
+def can_take_call_now(facts: RepFacts, now: datetime, online: bool | None = None) -> bool:
+    """rep_status(...).available, without working out until when: the ring's hot path. A day's
+    look suffices, since the spans covering `now` start today or yesterday."""
+    if not facts.active or not facts.toggled or online is False:
+        return False
+    return _status_within(facts, now, timedelta(days=1)).available
+
+
 def _offline(scheduled: RepStatus) -> RepStatus:
     """No dashboard open. Outside their hours, their schedule still says when they are expected
     ("Back at 9:00" for visitors at night); inside them, nobody can tell when they will be back."""

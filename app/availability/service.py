@@ -20,6 +20,7 @@ from app.availability.rules import (
     OrgAvailability,
     RepFacts,
     RepStatus,
+    can_take_call_now,
     org_availability,
     rep_status,
 )
@@ -137,7 +138,11 @@ def status_for(user: User, now: datetime | None = None, viewing: bool = False) -
 
 def available_rep_ids(organization_id, now: datetime | None = None) -> list[uuid.UUID]:
     """The reps who can take a call now (the full rule, uncached): whose dashboards should ring."""
-    return [f.user_id for f, s in statuses(organization_id, now) if s.available]
+    now = now or utcnow()
+    facts = load_facts(uuid.UUID(str(organization_id)), now)
+    online = _online_user_ids([f.user_id for f in facts])
+    return [f.user_id for f in facts
+            if can_take_call_now(f, now, None if online is None else f.user_id in online)]
 
 
 def compute(organization_id, now: datetime | None = None) -> OrgAvailability:
