@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-WEB_THREADS ?= 1100
+WEB_THREADS ?= 5100
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export FLASK_APP := wsgi
 
@@ -25,14 +25,17 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed zapier
 
-# the Zapier Platform CLI app (integrations/zapier): its tests run inside `make test`
-zapier:
+# the Zapier Platform CLI app (integrations/zapier): its tests run inside `make test`.
+# A file target, so two `make test` running side by side (CI) never run `npm ci` at once.
+ZAPIER_MODULES := integrations/zapier/node_modules/.package-lock.json
+zapier: $(ZAPIER_MODULES)
+$(ZAPIER_MODULES): integrations/zapier/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then cd integrations/zapier && npm ci --no-audit --no-fund --silent; \
 	else echo "npm not found: skipping integrations/zapier (its test will be skipped)"; fi
 
 run: install
-	$(BIN)/flask db upgrade
-	@$(BIN)/flask seed-demo > instance/demo.json
+	@mkdir -p instance
+	@$(BIN)/flask setup-demo > instance/demo.json  # migrate + seed in one process
 	@bash scripts/run.sh "$(BIN)" "$(HOST)" "$(PORT)" "$(WEB_THREADS)"
 
 # Uses REDIS_URL when set, else the local Redis on TEST_REDIS_URL when it answers, else an embedded one.

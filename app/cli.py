@@ -1,4 +1,5 @@
-"""`flask --app wsgi seed-demo`: a demo organization to click through, created once."""
+"""`flask --app wsgi seed-demo`: a demo organization to click through, created once; `setup-demo`
+migrates first, in the same process (what `make run` does before it starts the server)."""
 
 import json
 
@@ -49,6 +50,20 @@ def _ensure_site(org: Organization) -> Site:
 @with_appcontext
 def seed_demo():
     """Create (once) a demo organization, an admin, a rep and a site; print them as JSON."""
+    _seed()
+
+
+@click.command("setup-demo")
+@with_appcontext
+def setup_demo():
+    """`flask db upgrade` then `seed-demo` in one process: `make run` starts one Python, not two."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    _seed()
+
+
+def _seed() -> None:
     org = _demo_org()
     db.session.flush()
     users = [_ensure_user(org, *spec) for spec in DEMO_USERS]

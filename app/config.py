@@ -38,15 +38,40 @@ def from_env() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "max_overflow": 30,
                                       "pool_size": int(os.environ.get("DB_POOL_SIZE", "10"))},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # an unreachable Redis (not just a stopped one) must fail fast: requests then degrade
+        "REDIS_CONNECT_TIMEOUT_SECONDS": float(os.environ.get("REDIS_CONNECT_TIMEOUT_SECONDS", "2")),
+        # connections a process may open to Redis; past it a thread waits (up to the timeout) for one
+        # to be free instead of failing (a burst of reps reconnecting at once)
+        "REDIS_MAX_CONNECTIONS": int(os.environ.get("REDIS_MAX_CONNECTIONS", "200")),
+        "REDIS_POOL_TIMEOUT_SECONDS": float(os.environ.get("REDIS_POOL_TIMEOUT_SECONDS", "10")),
+        # websockets (dashboards, calls) one web process holds; past it new ones are closed with 1013.
+        # Each holds a gthread thread: under gunicorn it defaults to --threads less a reserve for HTTP
+        # (deploy/gunicorn.conf.py); 1000 elsewhere
+        "WEBSOCKET_LIMIT": int(os.environ.get("WEBSOCKET_LIMIT", "1000")),
+        # the largest request body (recording chunks have their own limit, RECORDING_CHUNK_MAX_BYTES)
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
+        # reverse proxies in front of the app: X-Forwarded-For/-Proto/-Host/-Port are believed
+        # from this many hops only (0: never, so a client cannot spoof its address)
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "Converc <no-reply@localhost>"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
+        # /metrics: a Bearer token, and/or the networks that may scrape without one
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "METRICS_ALLOWED_NETWORKS": _list("METRICS_ALLOWED_NETWORKS")
+        if "METRICS_ALLOWED_NETWORKS" in os.environ else ["127.0.0.0/8", "::1/128"],
+        # prometheus-client's own variable: several gunicorn workers write their metrics there
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # `make run` turns it on: /demo is a stand-in customer page with the demo site's widget
+        "DEMO_PAGE": _bool("DEMO_PAGE"),
+        "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
+        "PASSWORD_RESET_RATE_LIMIT": os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
         "INVITE_TTL_HOURS": int(os.environ.get("INVITE_TTL_HOURS", "72")),
         # the visitor's country from a trusted proxy header (e.g. CF-IPCountry), or a .mmdb file
         "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", ""),
@@ -57,12 +82,20 @@ def from_env() -> dict:
         "WIDGET_RATE_LIMIT_STORAGE": os.environ.get("WIDGET_RATE_LIMIT_STORAGE", "memory"),
         "QUALIFY_RATE_LIMIT": os.environ.get("QUALIFY_RATE_LIMIT", "30 per minute"),
         # browsers reuse /widget/config this long (then revalidate with its ETag)
-        "WIDGET_CONFIG_MAX_AGE": int(os.environ.get("WIDGET_CONFIG_MAX_AGE", "10")),
+        "WIDGET_CONFIG_MAX_AGE": int(os.environ.get("WIDGET_CONFIG_MAX_AGE", "0")),
         # safety net: the per-site cache in Redis is dropped on every save, and at the latest after this
         "WIDGET_CONFIG_CACHE_SECONDS": int(os.environ.get("WIDGET_CONFIG_CACHE_SECONDS", "3600")),
         # each web process remembers a site's config and availability this long (0: not at all)
         "WIDGET_LOCAL_CACHE_SECONDS": float(os.environ.get("WIDGET_LOCAL_CACHE_SECONDS", "2")),
+        # ...for at most this many sites and organizations (least recently used ones forgotten first)
+        # /widget/config's analytics counts are sent to Redis in batches this often (0: one by one)
+        "ANALYTICS_FLUSH_SECONDS": float(os.environ.get("ANALYTICS_FLUSH_SECONDS", "1")),
+        "WIDGET_LOCAL_CACHE_ENTRIES": int(os.environ.get("WIDGET_LOCAL_CACHE_ENTRIES", "50000")),
         "WIDGET_SCRIPT_MAX_AGE": int(os.environ.get("WIDGET_SCRIPT_MAX_AGE", "300")),
+        # an open widget re-checks availability this often while its page is visible (0: never)
+        "WIDGET_LIVE_POLL_SECONDS": int(os.environ.get("WIDGET_LIVE_POLL_SECONDS", "10")),
+        # ctx.log() lines and errors kept per custom script and minute, from all browsers together
+        "CUSTOM_SCRIPT_REPORTS_PER_MINUTE": int(os.environ.get("CUSTOM_SCRIPT_REPORTS_PER_MINUTE", "60")),
         "RQ_QUEUES": os.environ.get("RQ_QUEUES", "default").split(","),
         # comma-separated Fernet keys (first encrypts, all decrypt); unset: derived from SECRET_KEY
         "ENCRYPTION_KEYS": _list("ENCRYPTION_KEYS"),
@@ -75,15 +108,29 @@ def from_env() -> dict:
         # CIDRs webhook URLs may reach although they are not public, e.g. 10.0.0.0/8 on a private network
         "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
         "WEBHOOK_ENDPOINT_CONCURRENCY": int(os.environ.get("WEBHOOK_ENDPOINT_CONCURRENCY", "8")),
-        "WEBHOOK_SWEEP_SECONDS": int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30")),
         "WEBHOOK_LOG_RETENTION_DAYS": int(os.environ.get("WEBHOOK_LOG_RETENTION_DAYS", "30")),
         "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),
-        # longest a cached "who is available" answer is kept (it also ends when an interval does)
-        "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "30")),
+        # a cached "is anyone available" answer is dropped by every change and ends at its next boundary
+        # (an interval ending); this only bounds how long one a missed invalidation left stale can live
+        "AVAILABILITY_CACHE_SECONDS": int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "86400")),
+        # rep.availability_changed waits this long so a page reload (socket closed and reopened) says nothing
+        "IDEMPOTENCY_TTL_HOURS": float(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24")),
+        "AVAILABILITY_EVENT_DEBOUNCE_SECONDS": float(
+            os.environ.get("AVAILABILITY_EVENT_DEBOUNCE_SECONDS", "10")),
         # live calls: abuse limits (Flask-Limiter syntax) and how long a call token opens the call socket
-        "CALL_RATE_LIMIT_PER_IP": os.environ.get("CALL_RATE_LIMIT_PER_IP", "5 per hour"),
+        # met when the visitor qualifies: per address (an office shares one) and per visitor fingerprint
+        "CALL_RATE_LIMIT_PER_IP": os.environ.get("CALL_RATE_LIMIT_PER_IP", "20 per hour"),
+        "CALL_RATE_LIMIT_PER_VISITOR": os.environ.get("CALL_RATE_LIMIT_PER_VISITOR", "5 per hour"),
+        # call requests one qualification may make (retries after a missed call or a denied camera)
+        "CALLS_PER_QUALIFICATION": int(os.environ.get("CALLS_PER_QUALIFICATION", "3")),
+        # visitors leaving their details for a callback, per address
+        "CALLBACK_RATE_LIMIT": os.environ.get("CALLBACK_RATE_LIMIT", "10 per hour"),
         "CALL_RATE_LIMIT_PER_SITE": os.environ.get("CALL_RATE_LIMIT_PER_SITE", "300 per hour"),
         "CALL_TOKEN_TTL_SECONDS": int(os.environ.get("CALL_TOKEN_TTL_SECONDS", "1800")),
+        # a visitor who reloads or moves to another page of the site mid-call gets this long to rejoin
+        # (a closed tab ends the call after it); the rep's side gets CALL_REP_GRACE_SECONDS
+        "CALL_REJOIN_SECONDS": int(os.environ.get("CALL_REJOIN_SECONDS", "30")),
+        "CALL_REP_GRACE_SECONDS": int(os.environ.get("CALL_REP_GRACE_SECONDS", "30")),
         # ICE servers for WebRTC: space/comma separated URLs; TURN credentials static or coturn REST
         "ICE_STUN_URLS": _list("ICE_STUN_URLS"),
         "ICE_TURN_URLS": _list("ICE_TURN_URLS"),
@@ -91,8 +138,36 @@ def from_env() -> dict:
         "ICE_TURN_CREDENTIAL": os.environ.get("ICE_TURN_CREDENTIAL", ""),
         "ICE_TURN_SECRET": os.environ.get("ICE_TURN_SECRET", ""),
         "ICE_TURN_TTL_SECONDS": int(os.environ.get("ICE_TURN_TTL_SECONDS", "86400")),
+        # "relay": browsers send media only through TURN (hides their addresses; tests prove TURN works)
+        "ICE_TRANSPORT_POLICY": "relay"
+        if os.environ.get("ICE_TRANSPORT_POLICY", "").strip().lower() == "relay" else "all",
+        **_owed_work(),
         **_recordings(),
         **_integrations(),
+        **_automations(),
+    }
+
+
+def _automations() -> dict:
+    """Automation rules: retries of a failing action (RQ's Retry, seconds apart), pausing a rule."""
+    return {
+        "AUTOMATION_RETRY_INTERVALS": [
+            float(s) for s in _list("AUTOMATION_RETRY_INTERVALS") or ["30", "120", "600"]],
+        "AUTOMATION_PAUSE_AFTER": int(os.environ.get("AUTOMATION_PAUSE_AFTER", "5")),
+        "AUTOMATION_LOG_RETENTION_DAYS": int(os.environ.get("AUTOMATION_LOG_RETENTION_DAYS", "30")),
+    }
+
+
+def _owed_work() -> dict:
+    """How fast owed work (rows with a due time) is picked up again after Redis or a worker failed."""
+    return {
+        # cron.py runs the passes over overdue rows this often, and a pass takes what is overdue by
+        # at least this much (the prompt RQ job had its chance): work resumes within about twice
+        # this after a fault ends (default 15 s: within 60 s with cron.py's reconnect and a worker's start)
+        "OWED_SWEEP_SECONDS": float(os.environ.get("OWED_SWEEP_SECONDS", "15")),
+        "ANALYTICS_ROLLUP_SECONDS": float(os.environ.get("ANALYTICS_ROLLUP_SECONDS", "60")),
+        # SQLite only: how long a connection waits for another's write lock before "database is locked"
+        "SQLITE_BUSY_TIMEOUT_SECONDS": float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),
     }
 
 
@@ -152,6 +227,8 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down: rate limits fail open (Flask-Limiter logs each miss) rather than refuse everyone
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # flask-sock: ping every socket so a vanished client is noticed and its presence dropped
     "SOCK_SERVER_OPTIONS": {"ping_interval": 25},
 }

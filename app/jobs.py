@@ -1,11 +1,17 @@
 """Background jobs: one helper enqueues, worker.py runs them inside one app context."""
 
+import importlib
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app
+from redis.exceptions import LockError, RedisError
 from rq import Queue, Retry, SimpleWorker
+from rq.cron import CronScheduler
+from rq.exceptions import NoSuchJobError, StopRequested
+from rq.job import Job, JobStatus
 from rq.timeouts import TimerDeathPenalty
 
 from app.redis_store import get_redis
@@ -20,6 +26,32 @@ def enqueue(func, *args, queue_name: str = "default", retry: Retry | None = None
     return queue(queue_name).enqueue(func, *args, retry=retry, **kwargs)
 
 
+def job_alive(job_id: str) -> bool:
+    """The job is waiting or running (a worker killed mid-job leaves it failed, once RQ notices)."""
+    try:
+        status = Job.fetch(job_id, connection=get_redis()).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def run_pass(dotted_name: str):
+    """Run one periodic pass over owed work (cron.py enqueues these), unless a copy ran moments ago.
+
+    cron.py keeps enqueuing passes while no worker runs them (a worker was down): the piled-up
+    copies then cost nothing. Without Redis the pass runs: the database is what it reads.
+    """
+    seconds = current_app.config["OWED_SWEEP_SECONDS"]
+    try:
+        due = get_redis().set(f"converc:pass:{dotted_name}", "1", nx=True, px=max(int(seconds * 500), 1))
+    except RedisError:
+        due = True
+    if not due:
+        return "skipped: ran moments ago"
+    module, name = dotted_name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)()
+
+
 class ThreadPoolWorker(SimpleWorker):
     """An RQ worker that runs up to `threads` jobs at once, each in its own app context.
 
@@ -29,6 +61,8 @@ class ThreadPoolWorker(SimpleWorker):
     """
 
     death_penalty_class = TimerDeathPenalty  # SIGALRM works only in the main thread
+    # RQ waits up to 60 s between tries while Redis is away: a Redis that came back is used within 5 s
+    max_connection_wait_time = 5.0
 
     def __init__(self, *args, app: Flask | None = None, threads: int = 16, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,4 +112,76 @@ class ThreadPoolWorker(SimpleWorker):
     def teardown(self):
         self.wait_idle()
         self._pool.shutdown(wait=True)
-        super().teardown()
+        try:
+            super().teardown()
+        except RedisError:  # Redis is away: nothing to unregister from, but stop listening for commands
+            if self.pubsub_thread:
+                self.pubsub_thread.stop()
+            raise
+
+
+class StandbyCronScheduler(CronScheduler):
+    """RQ's CronScheduler that outlives Redis and lets several cron.py run as standbys.
+
+    RQ's own loop ends on the first Redis error and has no lock: two schedulers both enqueue.
+    Here only the holder of a Redis lock enqueues (a standby takes over within `lock_seconds` of
+    the leader's death), a Redis error is logged and the loop carries on (Redis restarted empty:
+    the lock and the registry entry are taken again), and no sleep is longer than `tick`.
+    """
+
+    LOCK_KEY = "converc:cron:leader"
+
+    def __init__(self, *args, tick: float = 5.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tick = max(tick, 0.1)
+        self.lock_seconds = max(3 * self.tick, 1.0)
+        self._lock = None
+
+    def lead(self) -> bool:
+        """Keep (or take) the leader lock; False while another cron.py holds it."""
+        if self._lock is not None:
+            try:
+                self._lock.reacquire()
+                return True
+            except LockError:  # expired, or Redis restarted empty: try to take it again
+                self._lock = None
+        lock = self.connection.lock(self.LOCK_KEY, timeout=self.lock_seconds)
+        if lock.acquire(blocking=False):
+            self._lock = lock
+            self.log.info("CronScheduler %s: leading", self.name)
+            return True
+        return False
+
+    def run_once(self) -> bool:
+        """One turn: enqueue what is due if leading. False when Redis failed (logged)."""
+        try:
+            if self.lead() and self.enqueue_jobs():
+                self.save()
+            self.heartbeat()  # re-registers itself after Redis lost everything
+            return True
+        except RedisError as error:
+            self.log.warning("CronScheduler %s: Redis unavailable (%s); trying again", self.name, error)
+            self._lock = None
+            return False
+
+    def start(self):
+        self._install_signal_handlers()
+        try:
+            while True:
+                ok = self.run_once()
+                leading = ok and self._lock is not None
+                pause = min(self.calculate_sleep_interval(), self.tick) if leading else self.tick
+                time.sleep(max(pause, 0.05))
+        except (KeyboardInterrupt, StopRequested):
+            self.log.info("CronScheduler %s: stopping", self.name)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Hand over at once: a standby need not wait for the lock to expire."""
+        try:
+            if self._lock is not None:
+                self._lock.release()
+            self.register_death()
+        except (RedisError, LockError):
+            logging.getLogger(__name__).warning("cron: could not release the leader lock", exc_info=True)

@@ -6,7 +6,9 @@ from flask_login import current_user
 # (section, [(label, endpoint, admin only)]) in the order of the product doc's sidebar.
 SIDEBAR = [
     ("", [("Home", "dashboard.index", False), ("Calls", "calls.index", False),
-          ("Contacts", "contacts.index", False)]),
+          ("Callbacks", "callbacks.index", False), ("Contacts", "contacts.index", False),
+          ("Recordings", "recordings.index", False),
+          ("Analytics", "analytics.index", False)]),
     ("Widget", [("Sites", "sites.index", True), ("Widget Settings", "widget_settings.index", True),
                 ("Theme", "widget_theme.index", True),
                 ("Qualifications", "qualifications.index", True)]),
@@ -14,7 +16,11 @@ SIDEBAR = [
                   ("Google Calendar", "integrations.google_calendar", False),
                   ("Who can take a call", "availability.status", True),
                   ("Teammates", "team.index", True),
+                  ("Teams and routing", "routing.teams_index", True),
+                  ("Organization", "organization.edit", True),
                   ("Integrations", "integrations.index", True),
+                  ("Automations", "automations.index", True),
+                  ("Custom Scripts", "custom_scripts.index", True),
                   ("Account", "auth.account", False)]),
 ]
 

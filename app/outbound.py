@@ -91,8 +91,10 @@ def parse(url: str) -> tuple[str, str, int, str]:
         raise UnsafeURL("This is not a valid URL.") from e
     allow_http = current_app.config.get("WEBHOOK_ALLOW_HTTP")
     if parts.scheme not in (("https", "http") if allow_http else ("https",)):
-        raise UnsafeURL("The URL must start with https://." if not allow_http
-                        else "The URL must start with https:// or http://.")
+        # say why, and who can change it: the admin reading this cannot set server variables
+        raise UnsafeURL("The URL must start with https:// (calls' details travel encrypted). For a test "
+                        "receiver on http://, whoever runs Converc can allow it (WEBHOOK_ALLOW_HTTP)."
+                        if not allow_http else "The URL must start with https:// or http://.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise UnsafeURL("The URL may not contain a user name or password.")
     host = (parts.hostname or "").lower()
@@ -146,7 +148,8 @@ def _pool(target: Target, ip, timeout: float):
             pool.close()
         pools.clear()
     if key not in pools:
-        options = {"timeout": urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
+        # total: connecting and the answer together stay within the timeout (a caller may be waiting)
+        options = {"timeout": urllib3.Timeout(total=timeout, connect=min(timeout, 5.0), read=timeout),
                    "retries": False, "maxsize": 1, "block": False}
         if target.scheme == "https":
             # connect to the checked address, but verify the certificate and send SNI for the name

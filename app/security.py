@@ -1,6 +1,6 @@
 """Response headers and request checks every dashboard page gets."""
 
-import uuid
+import os
 
 from flask import Flask, abort, g, request
 
@@ -22,6 +22,11 @@ def public_blueprint(bp):
     return bp
 
 
+def is_public_request() -> bool:
+    """Called from customer sites or API clients (errors answer in JSON), not the dashboard."""
+    return request.blueprint in _public_blueprints
+
+
 def _refuse_cross_site_writes():
     # A browser tells us a write comes from another site: refuse it before CSRF even runs.
     if request.method in UNSAFE_METHODS and request.blueprint not in _public_blueprints:
@@ -30,7 +35,8 @@ def _refuse_cross_site_writes():
 
 
 def _request_id():
-    g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    # 128 random bits in hex, like uuid4().hex at a third of its cost
+    g.request_id = request.headers.get("X-Request-Id") or os.urandom(16).hex()
 
 
 def _headers(response):

@@ -29,15 +29,23 @@ def make_site(organization_id, domain="shop.example.com", **settings):
     return site
 
 
-def qualification_token(site, answers=ANSWERS, flow_id=None) -> str:
+CONTACT = {"name": "Vera Visitor", "email": "vera@example.org", "phone": "+1 512 555 0100"}
+
+
+def qualification_token(site, answers=ANSWERS, flow_id=None, contact=CONTACT) -> str:
+    """What /widget/qualify signs for a qualified visitor: their answers and validated contact."""
     return sign_qualification({"siteId": str(site.id), "flowId": flow_id, "outcome": "qualified",
-                               "answers": answers})
+                               "action": "call", "answers": answers, "contact": dict(contact)})
 
 
-def call_body(site, fingerprint="fp-visitor-1", **extra) -> dict:
-    body = {"publicKey": site.public_key, "qualificationToken": qualification_token(site),
+def call_body(site, fingerprint="fp-visitor-1", contact=CONTACT, **extra) -> dict:
+    """A call request; a `contact` dict is the one the token carries (qualify validated it)."""
+    if not isinstance(contact, dict):  # a malformed body, for the error tests
+        extra["contact"] = contact
+        contact = CONTACT
+    contact = {"name": None, "email": None, "phone": None, **contact}
+    body = {"publicKey": site.public_key, "qualificationToken": qualification_token(site, contact=contact),
             "fingerprint": fingerprint, "mediaType": "video",
-            "contact": {"name": "Vera Visitor", "email": "vera@example.org", "phone": "+1 512 555 0100"},
             "attributes": {"plan": "pro"}, "pageUrl": "https://shop.example.com/pricing"}
     return {**body, **extra}
 

@@ -35,7 +35,7 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def settings(database_url, redis_url):
+def settings(database_url, redis_url, tmp_path_factory):
     """Config every test app gets; tests add their own on top with `make_app`."""
     from app.config import _database_url
 
@@ -47,6 +47,8 @@ def settings(database_url, redis_url):
         "REDIS_URL": redis_url,
         "SERVER_NAME": "converc.test",
         "BASE_URL": "http://converc.test",
+        # never the checkout's instance/: several test runs may share a checkout (CI's lanes)
+        "RECORDINGS_DIR": str(tmp_path_factory.mktemp("recordings")),
     }
 
 
@@ -101,9 +103,14 @@ def _empty_tables():
             conn.execute(table.delete())
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "loopback_hooks: the test's `app` may send webhooks to loopback")
+
+
 @pytest.fixture
-def app(make_app):
-    app = make_app()
+def app(make_app, request):
+    """The app; a module marked `loopback_hooks` gets the one that may call the loopback receiver."""
+    app = make_app(**(LOOPBACK_HOOKS if request.node.get_closest_marker("loopback_hooks") else {}))
     with app.app_context():
         yield app
 
@@ -173,7 +180,7 @@ def other_admin(app):
 # --- webhooks: a real receiver on loopback, a real worker, API keys -------------------------------
 
 LOOPBACK_HOOKS = {"WEBHOOK_ALLOW_HTTP": True, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
-                  "WEBHOOK_TIMEOUT_SECONDS": 1.0, "WEBHOOK_SWEEP_SECONDS": 0}
+                  "WEBHOOK_TIMEOUT_SECONDS": 1.0, "OWED_SWEEP_SECONDS": 0}
 
 
 @pytest.fixture
@@ -212,3 +219,35 @@ def api_key(admin):
     from app.models.webhooks import API_SCOPES
 
     return create_key(admin.organization_id, "Tests", list(API_SCOPES))
+
+
+@pytest.fixture
+def api(client, api_key):
+    """The API called with the admin's key, each response checked against the OpenAPI document."""
+    from tests.api_support import Api
+
+    return Api(client, api_key[1])
+
+
+@pytest.fixture
+def theirs(client, other_admin):
+    """The same API, with a key of another organization."""
+    from app.api.auth import create_key
+    from app.models.webhooks import API_SCOPES
+    from tests.api_support import Api
+
+    _, raw = create_key(other_admin.organization_id, "theirs", list(API_SCOPES))
+    return Api(client, raw)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    """One Playwright for the whole run: its sync API refuses a second one while the first lives,
+    so tests/browser and tests/network (one pytest session in CI) must share this one."""
+    from tests.browser.conftest import _require_chromium
+
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p

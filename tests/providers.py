@@ -266,7 +266,7 @@ class Providers:
                 return scripted
             if not token.startswith("tok-"):
                 return jsonify(message="Unknown Webhook", code=10015), 404
-            return jsonify(id="m-1", channel_id="c-1", embeds=request.get_json()["embeds"])
+            return jsonify(id="m-1", channel_id="c-1", embeds=request.get_json().get("embeds", []))
 
         @app.post("/lead")
         def lead():

@@ -11,43 +11,14 @@ from app.api.auth import create_key, revoke
 from app.events import record_event
 from app.extensions import db
 from app.models import ApiKey, Organization, WebhookEndpoint
+from tests.api_support import Api
 from tests.conftest import bearer
 from tests.webhook_receiver import Reply
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture
-def app(hooks_app):
-    return hooks_app
-
-
-class Api:
-    """Calls the API with a key and checks each response against the OpenAPI document."""
-
-    def __init__(self, client, raw_key):
-        self.client, self.headers = client, bearer(raw_key)
-        self.doc = client.get("/api/openapi.json").get_json()
-
-    def call(self, method, path, json=None, raw=None, headers=None, **kw):
-        response = self.client.open(path, method=method, json=json, data=raw,
-                                    headers={**self.headers, **(headers or {})}, **kw)
-        assert response.headers["X-Request-Id"]
-        self.check(method, path, response)
-        return response
-
-    def check(self, method, path, response):
-        template = next(t for t in self.doc["paths"]
-                        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path.split("?")[0])
-                        and method.lower() in self.doc["paths"][t])
-        spec = self.doc["paths"][template][method.lower()]["responses"][str(response.status_code)]
-        schema = spec["content"]["application/json"]["schema"]
-        Draft202012Validator({**schema, "components": self.doc["components"]}).validate(response.get_json())
-
-
-@pytest.fixture
-def api(client, api_key):
-    return Api(client, api_key[1])
+pytestmark = pytest.mark.loopback_hooks
 
 
 def test_openapi_document_is_valid_json_schema(client):
@@ -55,7 +26,8 @@ def test_openapi_document_is_valid_json_schema(client):
     assert doc["openapi"] == "3.1.0"
     for name, schema in doc["components"]["schemas"].items():
         Draft202012Validator.check_schema(schema), name
-    assert set(doc["paths"]) == {"/integrations/webhooks", "/integrations/webhooks/{webhookId}",
+    # the seed's paths (tests/test_api_v1.py checks every served path is documented)
+    assert set(doc["paths"]) >= {"/integrations/webhooks", "/integrations/webhooks/{webhookId}",
                                  "/integrations/webhooks/test", "/webhooks/events"}
 
 

@@ -265,7 +265,7 @@ def test_a_dashboard_page_counts_its_viewer_online(app, auth, rep, clock):
     assert "Can take a call now" in page
     poll = auth.client.get("/availability/toggle", headers=HTMX).get_data(as_text=True)
     assert "Available — dashboard not connected" in poll
-    assert "no dashboard of theirs is open" in auth.client.get("/availability/home", headers=HTMX).get_data(
+    assert "no dashboard is open" in auth.client.get("/availability/home", headers=HTMX).get_data(
         as_text=True)
     assert service.available_rep_ids(rep.organization_id) == []  # nobody rings without a socket
     online(rep)
@@ -429,7 +429,7 @@ def test_status_page_gives_each_reason_and_each_badge(app, auth, admin, rep, clo
     auth.login(admin.email)
     html = auth.client.get("/settings/availability/status").get_data(as_text=True)
     assert "Nobody can take a call now." in html and "Next available: 14:00 (UTC)." in html
-    assert "Available is switched off in their dashboard." in html  # the admin
+    assert "The Available switch is off." in html  # the admin
     assert "Outside their hours; they start 09:00 (America/New_York)." in html
     assert "Hidden: incoming calls are paused for this site." in html
     assert "Hidden: nobody is available and “Hide when unavailable” is on." in html

@@ -11,10 +11,7 @@ from app.models import ApiKey, Organization, WebhookAttempt, WebhookDelivery, We
 from tests.conftest import bearer, run_jobs
 from tests.webhook_receiver import Reply
 
-
-@pytest.fixture
-def app(hooks_app):
-    return hooks_app
+pytestmark = pytest.mark.loopback_hooks
 
 
 @pytest.fixture
@@ -45,6 +42,38 @@ def test_create_a_key_shows_it_once_and_it_works(client, logged_in, admin):
     logged_in.post(f"/settings/integrations/api-keys/{key.id}/revoke")
     assert client.get("/integrations/webhooks", headers=bearer(raw)).status_code == 401
     assert "Revoked" in client.get("/settings/integrations/api-keys").get_data(as_text=True)
+
+
+def test_personal_tokens_are_shown_once_with_their_scopes_and_act_as_their_user(client, auth, admin, rep):
+    auth.login(rep.email)
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert "calls:read" in page and "teammates:write" not in page  # only what a rep's role allows
+    assert "Manage your personal tokens" in client.get("/account").get_data(as_text=True)
+    refused = auth.post("/account/tokens", {"name": "Sneaky", "scopes": ["teammates:write"]})
+    assert refused.status_code == 422 and "not a valid choice" in refused.get_data(as_text=True)
+
+    made = auth.post("/account/tokens", {"name": "Rex script", "scopes": ["calls:read", "callbacks:write"]})
+    html = made.get_data(as_text=True)
+    raw = re.search(r'id="new-api-key">(cvp_[^<]+)<', html).group(1)
+    assert "Scopes: calls:read, callbacks:write" in html
+    token = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == raw[:12]))
+    assert token.user_id == rep.id and token.scopes == ["calls:read", "callbacks:write"]
+    listing = client.get("/account/tokens").get_data(as_text=True)
+    assert raw not in listing and "Rex script" in listing and token.prefix in listing
+    assert client.get("/api/v1/calls", headers=bearer(raw)).status_code == 200
+    assert client.get("/api/v1/contacts", headers=bearer(raw)).status_code == 403  # not a scope of it
+
+    # an admin sees whose token it is on API Keys; their own tokens page does not list it
+    auth.logout()
+    auth.login(admin.email)
+    assert "Personal token of Rex Rep" in client.get("/settings/integrations/api-keys").get_data(as_text=True)
+    assert "Rex script" not in client.get("/account/tokens").get_data(as_text=True)
+    assert auth.post(f"/account/tokens/{token.id}/revoke").status_code == 404  # not theirs here
+    auth.logout()
+    auth.login(rep.email)
+    assert auth.post(f"/account/tokens/{token.id}/revoke").status_code in (302, 303)
+    assert client.get("/api/v1/calls", headers=bearer(raw)).status_code == 401
+    assert "Revoked" in client.get("/account/tokens").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -87,6 +116,46 @@ def test_send_test_roll_secret_disable_enable(client, logged_in, admin, receiver
     logged_in.post(base + "/enable")
     db.session.refresh(endpoint)
     assert endpoint.is_active and endpoint.disabled_reason is None
+
+
+def test_edit_an_endpoints_url_events_and_sites_in_the_dashboard(client, logged_in, admin, other_admin,
+                                                                   receiver):
+    from tests.calls_support import make_site
+
+    shop, blog = (make_site(admin.organization_id, d) for d in ("shop.example.com", "blog.example.com"))
+    theirs = make_site(other_admin.organization_id, "globex.example.com")
+    endpoint = _endpoint(admin.organization_id, receiver.url + "/hook")
+    base = f"/settings/integrations/webhooks/{endpoint.id}"
+    page = client.get(base).get_data(as_text=True)
+    assert "every site" in page and "shop.example.com" in page and "globex.example.com" not in page
+
+    saved = logged_in.post(base, {"url": receiver.url + "/new", "description": "CRM",
+                                  "events": ["call.ended"], "sites": [str(shop.id)]})
+    assert saved.status_code == 200 and "Saved." in saved.get_data(as_text=True)
+    db.session.refresh(endpoint)
+    assert endpoint.url == receiver.url + "/new" and endpoint.events == ["call.ended"]
+    assert endpoint.sites == [str(shop.id)] and endpoint.description == "CRM"
+    assert "only shop.example.com" in client.get(base).get_data(as_text=True)
+    listed = client.get("/settings/integrations/webhooks").get_data(as_text=True)
+    assert "Only shop.example.com" in listed and "Only blog.example.com" not in listed
+
+    # another organization's site is not a choice; a bad URL stays next to its field; nothing changes
+    refused = logged_in.post(base, {"url": receiver.url + "/new", "sites": [str(theirs.id)]})
+    assert refused.status_code == 422 and "not a valid choice" in refused.get_data(as_text=True)
+    refused = logged_in.post(base, {"url": "https://10.1.2.3/hook", "sites": [str(blog.id)]})
+    assert refused.status_code == 422 and "not a public internet address" in refused.get_data(as_text=True)
+    db.session.refresh(endpoint)
+    assert endpoint.url == receiver.url + "/new" and endpoint.sites == [str(shop.id)]
+
+    cleared = logged_in.post(base, {"url": receiver.url + "/new"})  # nothing ticked: every site again
+    assert cleared.status_code == 200
+    db.session.refresh(endpoint)
+    assert endpoint.sites == [] and endpoint.events == []
+    created = logged_in.post("/settings/integrations/webhooks",
+                             {"url": receiver.url + "/b", "sites": [str(blog.id)]})
+    assert created.status_code == 200
+    assert db.session.scalar(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.url == receiver.url + "/b")).sites == [str(blog.id)]
 
 
 def test_delivery_log_and_redeliver(app, client, logged_in, admin, receiver):

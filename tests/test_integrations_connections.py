@@ -1,6 +1,8 @@
 """Google Calendar, Slack, Discord and lead push, against real HTTP servers that play each service."""
 
 import json
+import logging
+import re
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +18,15 @@ from app.events import record_event
 from app.extensions import db
 from app.integrations import jobs, store
 from app.integrations.google_calendar import SOURCE
-from app.models import BusyBlock, CalendarConnection, Call, Contact, Integration, IntegrationDelivery
+from app.models import (
+    BusyBlock,
+    CalendarConnection,
+    Call,
+    Contact,
+    Integration,
+    IntegrationDelivery,
+    Recording,
+)
 from app.models.base import utcnow
 from tests.calls_support import ANSWERS
 from tests.conftest import LOOPBACK_HOOKS, run_jobs
@@ -199,7 +209,7 @@ def test_expired_token_is_refreshed_and_stored(app, client, auth, rep, providers
     assert conn.status == "connected" and conn.last_synced_at is not None
 
 
-def test_revoked_calendar_shows_reconnect(app, client, auth, rep, providers):
+def test_revoked_calendar_shows_reconnect(app, client, auth, rep, providers, caplog):
     login(auth, rep)
     oauth_dance(client, "google", "rex", providers)
     run_jobs(app)
@@ -207,13 +217,18 @@ def test_revoked_calendar_shows_reconnect(app, client, auth, rep, providers):
     providers.revoked_refresh.add("1//refresh-rex")
     conn.expires_at = int(utcnow().timestamp()) - 10
     db.session.commit()
-    jobs.sync_calendar(str(conn.id))
+    with caplog.at_level(logging.INFO):
+        jobs.sync_calendar(str(conn.id))
+    assert [r.levelname for r in caplog.records if "Google Calendar sync" in r.getMessage()] == ["WARNING"]
     db.session.expire_all()
     assert db.session.get(CalendarConnection, conn.id).status == "broken"
     page = client.get("/settings/integrations/google-calendar").get_data(as_text=True)
     assert "needs reconnecting" in page and "Reconnect Google Calendar" in page
-    # the periodic job leaves a broken connection alone until the rep reconnects
-    assert jobs.sync_all_calendars() == 0
+    # the periodic job leaves a broken connection alone until the rep reconnects, and says nothing
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert jobs.sync_all_calendars() == 0
+    assert caplog.records == []
     oauth_dance(client, "google", "rex2", providers)
     assert db.session.get(CalendarConnection, conn.id).status == "connected"
 
@@ -586,3 +601,150 @@ def test_denied_consent_is_explained(app, client, auth, admin):
     response = client.get("/settings/integrations/slack/callback?error=access_denied", follow_redirects=True)
     assert "Slack was not connected: access_denied." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(Integration)) is None
+
+
+# --- lead push per seed 003: required fields, "with the transcript when it exists" -------------------------
+
+
+def save_lead_settings(auth, providers, missing="skip", trigger="call.ended"):
+    return auth.post("/settings/integrations/lead-push", {
+        "url": providers.url + "/lead", "username": "converc", "password": "lead-secret",
+        "client_id": "", "trigger": trigger, "missing": missing})
+
+
+def deliveries():
+    db.session.expire_all()
+    return db.session.scalars(sa.select(IntegrationDelivery)).all()
+
+
+@pytest.mark.parametrize("name, email, missing, sent, shown", [
+    (None, "vera@example.org", "skip", None, "Not sent: firstName, lastName unknown"),
+    ("Vera", None, "skip", None, "Not sent: lastName, email unknown"),
+    ("Vera", None, "fill", None, "Not sent: email unknown"),
+    (None, "vera@example.org", "fill", ("vera", "Unknown", "vera@example.org"), None),
+    ("Vera", "vera@example.org", "fill", ("Vera", "Unknown", "vera@example.org"), None),
+])
+def test_a_required_field_is_never_sent_empty(app, client, auth, admin, rep, providers, name, email, missing,
+                                              sent, shown):
+    login(auth, admin)
+    assert save_lead_settings(auth, providers, missing).status_code == 303
+    call_event(admin.organization_id, "call.ended", user=rep, name=name, email=email)
+    run_jobs(app)
+    seen = providers.seen("lead")
+    if sent:
+        (lead,) = seen
+        body = lead[3]
+        assert (body["firstName"], body["lastName"], body["email"]) == sent
+        assert all(body[k] for k in ("firstName", "lastName", "email", "conversationHistory"))
+    else:
+        assert seen == []
+        (delivery,) = deliveries()
+        assert delivery.status == "skipped" and delivery.message.startswith(shown)
+        assert shown in client.get("/settings/integrations/lead-push").get_data(as_text=True)
+
+
+def test_with_the_transcript_when_it_exists(app, client, auth, admin, rep, providers):
+    login(auth, admin)
+    save_lead_settings(auth, providers, trigger="call.ended_with_transcript")
+    # an unrecorded call: pushed at its end
+    call_event(admin.organization_id, "call.ended", user=rep)
+    run_jobs(app)
+    assert len(providers.seen("lead")) == 1
+    # a recorded one: waits for its transcript, then pushes it
+    recorded = make_call(admin.organization_id, rep, "ended")
+    recording = Recording(organization_id=admin.organization_id, call_id=recorded.id, policy="notice",
+                          status="ready", transcript_status="running", started_at=utcnow())
+    db.session.add(recording)
+    record_event(admin.organization_id, "call.ended", event_data(recorded))
+    db.session.commit()
+    run_jobs(app)
+    assert len(providers.seen("lead")) == 1
+    page = client.get("/settings/integrations/lead-push").get_data(as_text=True)
+    assert "Waiting for the transcript" in page
+    recording.transcript_status = "ready"
+    recording.transcript = {"language": "en", "text": "Hi.", "segments": [
+        {"start": 0.0, "end": 1.0, "speaker": "visitor", "name": "Vera Visitor", "text": "Hi."}]}
+    record_event(admin.organization_id, "call.transcript_ready", {"call": {"id": str(recorded.id)}})
+    db.session.commit()
+    run_jobs(app)
+    leads = providers.seen("lead")
+    assert len(leads) == 2 and leads[1][3]["conversationHistory"].endswith("Vera Visitor: Hi.")
+
+
+def test_the_transcript_trigger_says_which_calls_it_never_pushes(app, client, auth, admin, rep, providers):
+    login(auth, admin)
+    save_lead_settings(auth, providers, trigger="call.transcript_ready")
+    make_call(admin.organization_id, rep, "ended")
+    make_call(admin.organization_id, None, "missed")
+    db.session.commit()
+    html = client.get("/settings/integrations/lead-push").get_data(as_text=True)
+    assert "never pushes" in html
+    assert "1 call without a recording and 1 missed or canceled call in the last 30 days" in html
+    assert "When a call ends, with the transcript when there is one" in html
+
+
+def test_a_send_lost_with_redis_is_sent_again_by_the_owed_work_pass(app, client, auth, admin, rep, providers):
+    """The fan-out wrote a pending delivery row before it enqueued the send: when Redis restarts
+    empty and the job is gone, cron's pass finds the row and sends it, once."""
+    login(auth, admin)
+    save_lead_push(auth, providers)
+    _, event = call_event(admin.organization_id, "call.ended", user=rep)
+    jobs.integrations_for_event(str(event.id))
+    app.extensions["redis"].flushdb()  # Redis restarted empty: the queued send is gone
+    run_jobs(app)
+    assert providers.seen("lead") == []
+    delivery = db.session.scalar(sa.select(IntegrationDelivery))
+    assert delivery.status == "pending"
+    assert jobs.resend_lost_integration_deliveries() == 0  # not overdue yet: its job may still run
+    delivery.updated_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert jobs.resend_lost_integration_deliveries() == 1
+    assert jobs.resend_lost_integration_deliveries() == 0  # its job is queued now: not sent twice
+    run_jobs(app)
+    assert len(providers.seen("lead")) == 1
+    db.session.refresh(delivery)
+    assert delivery.status == "succeeded"
+
+
+def test_lead_push_send_test_pushes_a_sample_lead_with_the_saved_basic_auth(app, auth, admin, providers):
+    login(auth, admin)
+    save_lead_push(auth, providers)
+    response = auth.post("/settings/integrations/lead-push/test", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and '<div id="lead-push"' in html and "<!doctype" not in html.lower()
+    assert "Test lead delivered: HTTP 200 in " in html
+    (lead,) = providers.seen("lead")  # the endpoint checked the basic auth before answering 200
+    _, _, headers, body = lead
+    assert headers["X-Ic-Event"] == "lead_push.test"
+    assert (body["firstName"], body["lastName"], body["email"], body["clientId"]) == (
+        "Sam", "Sample", "sam.sample@example.com", "acme-42")
+    assert body["conversationHistory"].endswith("Sam: This is a test lead sent from Converc (Send test).")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationDelivery)) == 0
+
+
+def test_lead_push_send_test_shows_a_refusal_and_a_dead_endpoint(app, auth, admin, providers):
+    from tests.conftest import free_port
+
+    login(auth, admin)
+    save_lead_push(auth, providers, password="wrong")
+    html = auth.post("/settings/integrations/lead-push/test").get_data(as_text=True)
+    assert "Test lead failed: HTTP 401 in " in html and "401: Invalid credentials" in html
+    saved = auth.post("/settings/integrations/lead-push", {
+        "url": f"http://127.0.0.1:{free_port()}/lead", "username": "u", "trigger": "call.ended"})
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    html = auth.post("/settings/integrations/lead-push/test").get_data(as_text=True)
+    # nothing listens there: refused or timed out, depending on the machine's network
+    assert re.search(r"Test lead failed — (Connection failed|Timed out)", html)
+
+
+def test_lead_push_send_test_runs_once_at_a_time_and_needs_a_saved_endpoint(app, client, auth, admin,
+                                                                          providers):
+    from app.redis_store import get_redis
+
+    login(auth, admin)
+    assert auth.post("/settings/integrations/lead-push/test").status_code == 404
+    save_lead_push(auth, providers)
+    assert client.post("/settings/integrations/lead-push/test").status_code == 400  # no CSRF token
+    get_redis().set(f"lead_push:test:{admin.organization_id}", 1)  # another click's test is running
+    html = auth.post("/settings/integrations/lead-push/test").get_data(as_text=True)
+    assert "A test is already running" in html and providers.seen("lead") == []

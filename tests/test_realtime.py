@@ -225,3 +225,99 @@ def test_sockets_refuse_strangers(two_servers, rep, case):
         code = close_code(lambda: Client.connect(ws_url(base) + "/realtime/call?token=forged"))
     assert code == (4403 if case == "other-origin" else 4401)
     assert not presence.is_online(rep.id)
+
+
+def test_rep_availability_changed_is_debounced(app, settings, admin, rep):
+    """The rep's real dashboard socket and Available switch, and the real scheduled check job run by
+    a real worker: a page reload (socket closed and reopened) and a switch flicked off and on say
+    nothing; a real change is said once, after the debounce window (the window,
+    AVAILABILITY_EVENT_DEBOUNCE_SECONDS, is ended here by moving the owed check's due time rather
+    than waiting it out)."""
+    import time
+
+    from rq.registry import ScheduledJobRegistry
+
+    from app.availability.jobs import check_availability_change
+    from app.jobs import queue
+    from app.models import RepAvailabilityNotice
+    from app.models.base import utcnow
+    from tests.conftest import run_jobs
+
+    proc, base = start_server(settings, extra_env={"AVAILABILITY_EVENT_DEBOUNCE_SECONDS": "600"})
+    rep.available = True
+    db.session.commit()
+
+    def said() -> list[dict]:
+        db.session.expire_all()
+        return [e.data for e in db.session.scalars(
+            sa.select(Event).where(Event.type == "rep.availability_changed").order_by(Event.created_at))]
+
+    def owed_checks() -> list[str]:
+        registry = ScheduledJobRegistry(queue=queue())
+        jobs = [queue().fetch_job(job_id) for job_id in registry.get_job_ids()]
+        return [job.id for job in jobs if job is not None and job.args == (str(rep.id),)
+                and job.func_name.endswith("check_availability_change")]
+
+    def run_owed_checks() -> None:
+        """The window ends: the scheduled check jobs run now, through a worker."""
+        db.session.expire_all()
+        row = db.session.get(RepAvailabilityNotice, rep.id)
+        if row is not None and row.due_at is not None:
+            row.due_at = utcnow()
+            db.session.commit()
+        registry = ScheduledJobRegistry(queue=queue())
+        for job_id in owed_checks():
+            registry.remove(job_id)
+            queue().enqueue_job(queue().fetch_job(job_id))
+        run_jobs(app)
+
+    def reopen(ws):
+        ws.close()
+        wait_offline(rep.id)
+        fresh = rep_socket(base, session)
+        next_message(fresh, "hello")
+        return fresh
+
+    try:
+        session = logged_in(base, rep.email)
+        ws = rep_socket(base, session)
+        next_message(ws, "hello")
+        ws = reopen(ws)  # a reload inside the window: still one owed check
+        assert len(owed_checks()) == 1
+        assert check_availability_change(str(rep.id)) is False  # too early: says nothing, stays owed
+        assert said() == []
+        run_owed_checks()
+        [online] = said()
+        assert online["available"] is True and online["online"] is True and online["rep"]["id"] == str(rep.id)
+
+        ws = reopen(ws)  # a reload after the change was said: nothing changed, nothing is said
+        assert len(owed_checks()) == 1
+        run_owed_checks()
+        assert len(said()) == 1
+        for wanted in ("0", "1"):  # the switch flicked off and on again
+            session.post(base + "/availability/toggle", data={"available": wanted})
+        assert len(owed_checks()) == 1
+        run_owed_checks()
+        assert len(said()) == 1
+
+        ws.close()  # the dashboard closed for good
+        wait_offline(rep.id)
+        deadline = time.monotonic() + 10  # the server owes the check just after the rep left
+        while not owed_checks():
+            assert time.monotonic() < deadline, "no check owed after the rep left"
+            time.sleep(0.05)
+        run_owed_checks()
+        offline = said()[-1]
+        assert len(said()) == 2
+        assert offline["available"] is False and offline["online"] is False and offline["toggled"] is True
+    finally:
+        stop(proc)
+
+
+def wait_offline(user_id, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while presence.is_online(user_id):
+        assert time.monotonic() < deadline, "the rep never went offline"
+        time.sleep(0.05)

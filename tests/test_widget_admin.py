@@ -1,10 +1,21 @@
 """Widget Settings, Theme and Qualifications: admins edit per site, with messages next to fields."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models.widget import QualificationQuestion, WidgetSettings, flow_for, settings_for, theme_for
+from app.models.widget import (
+    QualificationFlow,
+    QualificationQuestion,
+    WidgetSettings,
+    WidgetTheme,
+    current_flow,
+    flow_for,
+    settings_for,
+    theme_for,
+)
 from app.sites.service import create_site
 from tests.conftest import Auth
 
@@ -111,7 +122,7 @@ def test_theme_saves_colours_and_only_changed_copy(logged_in, client, site):
     assert response.status_code == 200
     theme = theme_for(site)
     assert theme.primary_color == "#ff0000" and theme.badge_position == "bottom-left"
-    assert theme.copy == {"unavailable": "Back soon!"}  # the default ready text is not stored
+    assert theme.copy == {"en": {"unavailable": "Back soon!"}}  # the default ready text is not stored
     body = config(client, site)["theme"]
     assert body["copy"]["unavailable"] == "Back soon!" and body["fontFamily"].startswith("Georgia")
     assert body["borderRadius"] == 4
@@ -146,7 +157,7 @@ def _question(label, type_="single_select", options=(("Small", "", ""), ("Large"
 
 def questions(site):
     db.session.expire_all()
-    return [(q.label, q.position) for q in flow_for(site).questions]
+    return [(q.label, q.position) for q in current_flow(site).questions]
 
 
 def test_add_edit_reorder_remove_questions(logged_in, client, site):
@@ -174,6 +185,44 @@ def test_add_edit_reorder_remove_questions(logged_in, client, site):
     assert questions(site) == [("Team size", 1)]
     shown = config(client, site)["flow"]["questions"]
     assert [q["label"] for q in shown] == ["Team size"]
+
+
+def test_add_and_remove_option_rows_without_saving(logged_in, site):
+    """Add option gives one more row, Remove drops that row; nothing is saved until Save."""
+    url = f"/widget/qualifications/{site.id}/questions"
+    three = _question("Plan", options=(("Free", "", ""), ("Pro", "", ""), ("Team", "", "")))
+    response = logged_in.post(url, {**three, "op": "add-option"}, headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Question added" not in html
+    rows = re.findall(r'<input[^>]*name="new-options-\d+-label"[^>]*>', html)
+    assert len(rows) == 4  # the three sent, and the one added
+    assert ["autofocus" in row for row in rows] == [False] * 3 + [True]  # the cursor goes to the new row
+    assert questions(site) == []
+
+    response = logged_in.post(url, {**three, "op": "remove-option-1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="Pro"' not in html
+    assert 'value="Free"' in html and 'value="Team"' in html and questions(site) == []
+
+    # what the page shows after Remove saves as shown: Free and Team
+    saved = {k: v for k, v in three.items() if not k.startswith("new-options-1-")}
+    assert logged_in.post(url, {**saved, "op": "save"}).status_code == 200
+    assert [o.label for o in flow_for(site).questions[0].options] == ["Free", "Team"]
+
+
+def test_option_rows_of_a_saved_question(logged_in, site):
+    logged_in.post(f"/widget/qualifications/{site.id}/questions", _question("Size"))
+    question = flow_for(site).questions[0]
+    url = f"/widget/qualifications/questions/{question.id}"
+    edit = {f"q-{question.id}-label": "Size", f"q-{question.id}-type": "single_select",
+            f"q-{question.id}-options-0-label": "Small", f"q-{question.id}-options-1-label": "Large"}
+    html = logged_in.post(url, {**edit, "op": "add-option"}, headers={"HX-Request": "true"}).get_data(True)
+    assert len(re.findall(rf'name="q-{question.id}-options-\d+-label"', html)) == 3
+    assert f'id="q-{question.id}-form"' in html and f'hx-select="#q-{question.id}-form"' in html
+    html = logged_in.post(url, {**edit, "op": "remove-option-0"}).get_data(as_text=True)
+    assert 'value="Small"' not in html and 'value="Large"' in html
+    db.session.expire_all()
+    assert [o.label for o in db.session.get(QualificationQuestion, question.id).options] == ["Small", "Large"]
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -229,3 +278,19 @@ def test_question_draft_preview_shows_unsaved_edits(logged_in, site):
     assert [q.label for q in flow_for(site).questions] == ["Company size", "Seats"]  # nothing saved
     assert logged_in.post(url, {"draft": "new", **_question("")}).status_code == 422
     assert logged_in.post(url, {"draft": "not-a-uuid"}).status_code == 404
+
+
+def _widget_rows() -> dict:
+    return {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (WidgetSettings, WidgetTheme, QualificationFlow)}
+
+
+@pytest.mark.parametrize(("path", "shown"), [
+    ("/widget/settings?site={site}", "Talk to us live"), ("/widget/theme?site={site}", "#4f46e5"),
+    ("/widget/qualifications?site={site}", "No questions yet"),
+    ("/widget/qualifications/{site}/preview", "Talk to us live")])
+def test_looking_at_a_page_writes_nothing(logged_in, client, site, path, shown):
+    """A site nobody configured yet: its pages show the defaults without creating rows for them."""
+    response = client.get(path.format(site=site.id))
+    assert response.status_code == 200 and shown in response.get_data(as_text=True)
+    assert _widget_rows() == {"widget_settings": 0, "widget_theme": 0, "qualification_flow": 0}

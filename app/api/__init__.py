@@ -20,4 +20,5 @@ def _rate_key() -> str:
     return hashlib.sha256(header.encode()).hexdigest()[:24] if header else get_remote_address()
 
 
-from app.api import errors, routes, zapier  # noqa: E402,F401
+from app.api import errors, idempotency, routes, zapier  # noqa: E402,F401
+from app.api.v1 import routes as v1_routes  # noqa: E402,F401

@@ -1,13 +1,15 @@
 """JSON errors of the API: the status codes of the product doc, `{"error": {"code", "message"}}`."""
 
 from flask import g, jsonify, request
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
 
 API_PATHS = ("/integrations/webhooks", "/integrations/zapier", "/webhooks/events", "/api/")
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+         422: "unprocessable",
          429: "rate_limited", 500: "server_error"}
 
 
@@ -41,15 +43,23 @@ def http_error(e: HTTPException):
     status = e.code or 500
     message = e.description if status != 500 else "Server error. Contact support with the request id."
     response = json_error(status, CODES.get(status, "error"), message)
-    if status == 429:
-        limits = e.get_response().headers.items()
-        response.headers.update({k: v for k, v in limits if k.startswith(("Retry", "X-Rate"))})
+    if status in (405, 429):
+        # 405 keeps werkzeug's Allow (RFC 9110); 429 its Retry-After and rate headers
+        kept = e.get_response().headers.items()
+        response.headers.update({k: v for k, v in kept if k == "Allow" or k.startswith(("Retry", "X-Rate"))})
     return response
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(e: HTTPException):
     return http_error(e)
+
+
+@bp.errorhandler(RedisError)
+def _redis_unavailable(e: RedisError):
+    from app.errors import redis_unavailable
+
+    return redis_unavailable(e)  # before the catch-all below: a clear "try again", not a 500
 
 
 @bp.errorhandler(Exception)

@@ -2,7 +2,8 @@
 
 from flask import current_app, request
 
-from app.events import EVENT_TYPES
+from app.api import openapi_v1 as v1
+from app.events import registered
 from app.models.webhooks import API_SCOPES
 
 TS = {"type": "string", "format": "date-time", "examples": ["2024-01-01T00:00:00.000Z"]}
@@ -31,7 +32,6 @@ SCHEMAS = {
             "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                            "requestId": {"type": ["string", "null"]}}}},
     },
-    "EventType": {"type": "string", "enum": list(EVENT_TYPES)},
     "Webhook": {
         "type": "object", "additionalProperties": False,
         "required": ["id", "url", "events", "isActive", "createdAt", "updatedAt"],
@@ -41,12 +41,23 @@ SCHEMAS = {
             "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"},
                        "description": "Event types delivered; empty means every type."},
             "isActive": {"type": "boolean"}, "createdAt": TS, "updatedAt": TS,
+            "sites": {"type": "array", "items": {"type": "string", "format": "uuid"},
+                      "description": "Present when set: only these sites' events "
+                                     "(events of no site always)."},
         },
     },
     "WebhookCreate": {
         "type": "object", "required": ["url"],
         "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2048},
-                       "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"}}},
+                       "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"}},
+                       "sites": {"type": "array", "items": {"type": "string", "format": "uuid"}}},
+    },
+    "WebhookUpdate": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2048},
+                       "events": {"type": "array", "items": {"$ref": "#/components/schemas/EventType"}},
+                       "sites": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                       "enabled": {"type": "boolean"}},
     },
     "Event": {
         "type": "object", "required": ["id", "type", "createdAt", "organizationId", "data"],
@@ -77,7 +88,7 @@ PATHS = {
     "/integrations/webhooks": {
         "post": {
             "operationId": "createWebhook", "summary": "Create a webhook endpoint",
-            "security": [{"apiKey": ["webhooks:write"]}],
+            "security": [{"apiKey": ["webhooks:write"]}], "parameters": [v1.IDEMPOTENCY_KEY],
             "requestBody": {"required": True,
                             "content": {"application/json": {"schema": _ref("WebhookCreate")}}},
             "responses": {"201": _json({
@@ -85,7 +96,7 @@ PATHS = {
                 "properties": {"webhook": _ref("Webhook"),
                                "secret": {"type": "string", "pattern": "^whsec_",
                                           "description": "Signing secret; returned only here."}}},
-                "Created"), **ERRORS},
+                "Created"), **ERRORS, **v1.IDEMPOTENCY_ERRORS},
         },
         "get": {
             "operationId": "listWebhooks", "summary": "List webhook endpoints",
@@ -103,6 +114,16 @@ PATHS = {
             "responses": {"200": _json({"type": "object", "required": ["webhook"],
                                         "properties": {"webhook": _ref("Webhook")}}), **ERRORS, **NOT_FOUND},
         },
+        "patch": {
+            "operationId": "updateWebhook", "summary": "Change url, events, sites, or enable / disable",
+            "security": [{"apiKey": ["webhooks:write"]}], "parameters": [v1.IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("WebhookUpdate"), "example": {"enabled": True, "events": ["call.ended"]}}}},
+            "responses": {"200": _json({"type": "object", "required": ["webhook"],
+                                        "additionalProperties": False,
+                                        "properties": {"webhook": _ref("Webhook")}}),
+                          **ERRORS, **NOT_FOUND, **v1.IDEMPOTENCY_ERRORS},
+        },
         "delete": {
             "operationId": "disableWebhook", "summary": "Disable a webhook endpoint",
             "security": [{"apiKey": ["webhooks:write"]}],
@@ -112,10 +133,28 @@ PATHS = {
                                "isActive": {"const": False}}}), **ERRORS, **NOT_FOUND},
         },
     },
+    "/integrations/webhooks/{webhookId}/roll-secret": {
+        "parameters": [WEBHOOK_ID],
+        "post": {
+            "operationId": "rollWebhookSecret",
+            "summary": "A new signing secret; the old one also signs for overlapHours (default 24)",
+            "security": [{"apiKey": ["webhooks:write"]}], "parameters": [v1.IDEMPOTENCY_KEY],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {"overlapHours": {"type": "integer", "minimum": 0, "maximum": 168}}},
+                "example": {"overlapHours": 24}}}},
+            "responses": {"200": _json({
+                "type": "object", "required": ["webhook", "secret", "previousSecretExpiresAt"],
+                "additionalProperties": False,
+                "properties": {"webhook": _ref("Webhook"), "secret": {"type": "string", "pattern": "^whsec_"},
+                               "previousSecretExpiresAt": NULLABLE_TS}}),
+                **ERRORS, **NOT_FOUND, **v1.IDEMPOTENCY_ERRORS},
+        },
+    },
     "/integrations/webhooks/test": {
         "post": {
             "operationId": "testWebhook", "summary": "Send a webhook.test event to an endpoint now",
-            "security": [{"apiKey": ["webhooks:write"]}],
+            "security": [{"apiKey": ["webhooks:write"]}], "parameters": [v1.IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["webhookId"],
                 "properties": {"webhookId": {"type": "string", "format": "uuid"}}}}}},
@@ -123,7 +162,8 @@ PATHS = {
                 "type": "object", "required": ["ok", "status", "error"], "additionalProperties": False,
                 "properties": {"ok": {"type": "boolean"},
                                "status": {"type": ["integer", "null"], "description": "HTTP status received"},
-                               "error": {"type": ["string", "null"]}}}), **ERRORS, **NOT_FOUND},
+                               "error": {"type": ["string", "null"]}}}),
+                **ERRORS, **NOT_FOUND, **v1.IDEMPOTENCY_ERRORS},
         },
     },
     "/webhooks/events": {
@@ -134,11 +174,44 @@ PATHS = {
                 {"name": "eventType", "in": "query", "required": False, "schema": _ref("EventType")},
                 {"name": "display", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "X-Next-Cursor of the previous page: older events, past the first 100"},
             ],
-            "responses": {"200": _json({"type": "array", "items": _ref("Event")}), **ERRORS},
+            "responses": {"200": {**_json({"type": "array", "items": _ref("Event")}), "headers": {
+                "X-Next-Cursor": {"schema": {"type": "string"}, "description": "absent on the last page"},
+                "Link": {"schema": {"type": "string"}, "description": '<next page URL>; rel="next"'}}},
+                **ERRORS},
         },
     },
 }
+
+
+def _event_schemas() -> dict:
+    """EventType (every registered type) and one envelope schema per type, from the registry."""
+    schemas = {"EventType": {"type": "string", "enum": [e.type for e in registered()]}}
+    for e in registered():
+        schemas[_event_schema_name(e.type)] = {
+            "description": e.description, "type": "object", "additionalProperties": False,
+            "required": ["id", "type", "createdAt", "organizationId", "data"],
+            "properties": {"id": {"type": "string", "format": "uuid"}, "type": {"const": e.type},
+                           "createdAt": TS, "organizationId": {"type": "string", "format": "uuid"},
+                           "data": e.schema}}
+    return schemas
+
+
+def _event_schema_name(type_: str) -> str:
+    return "Event_" + type_.replace(".", "_")
+
+
+def _webhooks() -> dict:
+    """OpenAPI 3.1 `webhooks`: what we POST to your endpoint, one entry per event type."""
+    return {e.type: {"post": {
+        "summary": e.description, "operationId": "event_" + e.type.replace(".", "_"),
+        "parameters": [{"name": n, "in": "header", "required": True, "schema": {"type": "string"}}
+                       for n in ("X-IC-Signature", "X-IC-Event", "X-IC-Id")],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref(_event_schema_name(e.type))}}},
+        "responses": {"2XX": {"description": "Any 2xx within 8 s is a success."}}}} for e in registered()}
 
 
 def document() -> dict:
@@ -150,9 +223,10 @@ def document() -> dict:
                                 "`Authorization: Bearer <API key>` (Settings → Integrations → API Keys). "
                                 "Every response carries an X-Request-Id header."},
         "servers": [{"url": base}],
-        "paths": PATHS,
+        "paths": {**PATHS, **v1.PATHS},
+        "webhooks": _webhooks(),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **v1.SCHEMAS, **_event_schemas()},
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "Scopes: " + ", ".join(API_SCOPES)}},
         },

@@ -11,28 +11,23 @@ from flask import g, jsonify, request
 from app.api import bp
 from app.api.auth import require_api_key, require_webhooks_enabled
 from app.api.errors import ApiError
-from app.api.routes import _json_object
-from app.events import iso
+from app.api.v1.common import json_body
+from app.events import iso, zapier_triggers
 from app.extensions import db
 from app.models import ApiKey, Event, Organization, WebhookEndpoint
 from app.tenancy import current_organization_id, org_select
 from app.webhooks import service
 from app.webhooks.samples import sample_data
 
-# the seed's triggers: Zapier's trigger key -> our event type
-TRIGGERS = {
-    "call_ended": "call.ended",
-    "call_recording_ready": "call.recording_ready",
-    "call_transcript_ready": "call.transcript_ready",
-}
 SAMPLES = 3
 
 
 def _event_type(value) -> str:
-    """A trigger key or an event type of the three Zapier triggers."""
-    event_type = TRIGGERS.get(value, value)
-    if event_type not in TRIGGERS.values():
-        raise ApiError(400, "invalid_request", "event must be one of: " + ", ".join(TRIGGERS.values()) + ".")
+    """A trigger key or an event type of the Zapier triggers (the registry's, app/events/registry.py)."""
+    triggers = zapier_triggers()
+    event_type = triggers.get(value, value) if isinstance(value, str) else None
+    if event_type not in triggers.values():
+        raise ApiError(400, "invalid_request", "event must be one of: " + ", ".join(triggers.values()) + ".")
     return event_type
 
 
@@ -55,7 +50,7 @@ def zapier_me():
 @require_webhooks_enabled
 def zapier_subscribe():
     """performSubscribe: Zapier's target URL receives every event of one type."""
-    data = _json_object()
+    data = json_body()
     event_type = _event_type(data.get("event"))
     try:
         endpoint, _ = service.create_endpoint(

@@ -1,8 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.auth.passwords import weakness
+from app.forms import Form
 
 
 class StrongPassword:
@@ -22,20 +22,31 @@ def _email():
     return EmailField("Work email", validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     organization = StringField("Company name", validators=[DataRequired(), Length(max=120)])
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = _email()
     password = PasswordField("Password", validators=[DataRequired(), StrongPassword()])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = _email()
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), StrongPassword(None)])
+    confirm = PasswordField(
+        "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )
+
+
+class ForgotPasswordForm(Form):
+    email = _email()
+
+
+class ResetPasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), StrongPassword(None)])
     confirm = PasswordField(
         "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]

@@ -41,6 +41,8 @@ def toggle(facts: RepFacts, status: RepStatus, now: datetime) -> Toggle:
         start = when(status.until, tz, now) if status.until else None
         detail = f"Your hours start {start}." if start else "You have no hours set."
         return Toggle(True, "Available — outside your hours", "warn", detail)
+    if status.reason == "on_call":
+        return Toggle(True, "Available — on a call", "warn", "No new call rings until this one ends.")
     if status.reason == "offline":
         return Toggle(True, "Available — dashboard not connected", "warn", "Keep a dashboard tab open.")
     return Toggle(True, "Available", "ok", _until(status, tz, now, "You can take calls"))
@@ -60,9 +62,11 @@ def reason(facts: RepFacts, status: RepStatus, now: datetime) -> str:
     if status.reason == "inactive":
         return "Their account is deactivated."
     if status.reason == "toggled_off":
-        return "Available is switched off in their dashboard."
+        return "The Available switch is off."
     if status.reason == "offline":
-        return "Available, but no dashboard of theirs is open."
+        return "Available, but no dashboard is open."
+    if status.reason == "on_call":
+        return "On a call: rung again when it ends."
     if status.reason == "busy":
         return f"A Busy calendar event until {when(status.until, tz, now)} ({tz})."
     if status.until:
@@ -96,6 +100,6 @@ def badge(settings, org: OrgAvailability, timezone: str, now: datetime) -> Badge
 def summary(pairs) -> str:
     """'2 toggled off, 1 busy in calendar' for the reps who cannot take a call."""
     labels = {"inactive": "deactivated", "toggled_off": "switched off", "offline": "not connected",
-              "outside_hours": "outside their hours", "busy": "busy in calendar"}
+              "outside_hours": "outside their hours", "busy": "busy in calendar", "on_call": "on a call"}
     counts = Counter(s.reason for _, s in pairs if not s.available)
     return ", ".join(f"{n} {labels[r]}" for r, n in counts.most_common())

@@ -8,11 +8,11 @@ validates and stores; the other buttons re-render the edited draft, so nothing i
 import re
 from dataclasses import dataclass, field
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField
 from wtforms.validators import InputRequired, Optional
 
 from app.availability.service import valid_timezone
+from app.forms import Form
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_PER_DAY = 12
@@ -153,7 +153,7 @@ def interval_error(start: int, end: int, others: list) -> str:
     return ""
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
     kind = RadioField("On that date", choices=[("off", "Day off"), ("hours", "Special hours")],
                       default="off")

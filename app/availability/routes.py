@@ -16,9 +16,11 @@ from app.availability.forms import (
     validate,
 )
 from app.availability.rules import org_availability
+from app.calls.connection import failed_to_connect
 from app.htmx import is_htmx, render
 from app.models import DateOverride, Site, User
 from app.models.widget import settings_for
+from app.routing import refusals
 from app.tenancy import admin_required, org_get_or_404, org_list
 
 EDITOR = ("availability/index.html", "availability/_editor.html")
@@ -234,8 +236,14 @@ def status():
     badges = [(s, w, describe.badge(w, org, tz, now)) for s, w in sites]
     syncs = service.last_syncs([f.user_id for f, _ in pairs])
     next_at = describe.when(org.next_at, tz, now) + f" ({tz})" if org.next_at else None
+    failed_calls = failed_to_connect(current_user.organization_id)
+    from app.routing import team_rules  # the routing test below the status (its own fragment)
+
     return render("availability/status.html", "availability/_status.html", rows=rows, org=org,
-                  badges=badges, syncs=syncs, summary=describe.summary(pairs), next_at=next_at)
+                  badges=badges, syncs=syncs, summary=describe.summary(pairs), next_at=next_at,
+                  failed_calls=failed_calls, refused=refusals.counts_last_day(current_user.organization_id),
+                  routing_test=True, sites=[s for s, _ in sites],
+                  questions=team_rules.org_questions(current_user.organization_id))
 
 
 @bp.post("/settings/availability/pause")

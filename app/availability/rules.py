@@ -1,7 +1,7 @@
 """The availability rule, as pure functions of plain data: table-tested without a database.
 
 A rep is available at `now` when all hold: the account is active; they toggled Available;
-they have a live dashboard open (presence); their hours cover `now` in their own
+they have a live dashboard open (presence); they are not on a call; their hours cover `now` in their own
 timezone; no calendar busy block covers `now`. Every span is half-open [start, end): a busy
 block that ends exactly now no longer blocks, one that starts exactly now does.
 
@@ -33,6 +33,7 @@ class RepFacts:
     busy: tuple = ()  # (starts_at, ends_at) UTC pairs
     toggled: bool = False
     active: bool = True
+    on_call: bool = False  # in an accepted call now: not rung for another one
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ REASONS = {
     "offline": "No dashboard open",
     "outside_hours": "Outside their hours",
     "busy": "Busy in calendar",
+    "on_call": "On a call",
 }
 
 
@@ -128,13 +130,16 @@ def rep_status(facts: RepFacts, now: datetime, online: bool | None = None) -> Re
         return RepStatus(False, "toggled_off")
     if online is False:
         return _offline(_schedule_status(facts, now))
+    if facts.on_call:
+        # until the call ends: only a person changes that (the end invalidates the cache)
+        return RepStatus(False, "on_call")
     return _schedule_status(facts, now)
 
 
 def can_take_call_now(facts: RepFacts, now: datetime, online: bool | None = None) -> bool:
     """rep_status(...).available, without working out until when: the ring's hot path. A day's
     look suffices, since the spans covering `now` start today or yesterday."""
-    if not facts.active or not facts.toggled or online is False:
+    if not facts.active or not facts.toggled or online is False or facts.on_call:
         return False
     return _status_within(facts, now, timedelta(days=1)).available
 

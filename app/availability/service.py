@@ -26,7 +26,7 @@ from app.availability.rules import (
 )
 from app.events import iso
 from app.extensions import db
-from app.models import BusyBlock, BusySync, DateOverride, DefaultSchedule, RepSchedule, User
+from app.models import BusyBlock, BusySync, Call, DateOverride, DefaultSchedule, RepSchedule, User
 from app.models.availability import empty_week
 from app.models.widget import settings_for
 from app.realtime import presence
@@ -93,17 +93,27 @@ def load_facts(organization_id, now: datetime, users: list[User] | None = None) 
     busy = _by_user(db.session.execute(sa.select(
         BusyBlock.user_id, BusyBlock.starts_at, BusyBlock.ends_at).where(
         BusyBlock.user_id.in_(ids), BusyBlock.ends_at > now, BusyBlock.starts_at < now + HORIZON)))
-    return [_facts(u, schedules.get(u.id), default, overrides.get(u.id, []), busy.get(u.id, []))
-            for u in users]
+    on_call = on_call_ids(organization_id, ids)
+    return [_facts(u, schedules.get(u.id), default, overrides.get(u.id, []), busy.get(u.id, []),
+                   u.id in on_call) for u in users]
 
 
-def _facts(user, schedule, default, overrides, busy) -> RepFacts:
+def on_call_ids(organization_id, user_ids=None) -> set:
+    """The reps in an accepted call now (one indexed query on the open calls)."""
+    query = sa.select(Call.accepted_by_id).where(
+        Call.organization_id == organization_id, Call.status == "accepted")
+    if user_ids is not None:
+        query = query.where(Call.accepted_by_id.in_(user_ids))
+    return set(db.session.scalars(query))
+
+
+def _facts(user, schedule, default, overrides, busy, on_call=False) -> RepFacts:
     timezone, weekly = effective_hours(schedule, default)
     return RepFacts(
         user_id=user.id, name=user.name, timezone=timezone, weekly=weekly,
         overrides={o.day: o.intervals for o in overrides},
         busy=tuple((b.starts_at, b.ends_at) for b in busy),
-        toggled=user.available, active=user.is_active_member,
+        toggled=user.available, active=user.is_active_member, on_call=on_call,
     )
 
 
@@ -145,6 +155,107 @@ def available_rep_ids(organization_id, now: datetime | None = None) -> list[uuid
             if can_take_call_now(f, now, None if online is None else f.user_id in online)]
 
 
+def ringable_rep_ids(organization_id) -> list[uuid.UUID]:
+    """Who a call rings now, in one Redis read: available_rep_ids kept as a Redis set beside the
+    widget's cached answer, under the same generation (every change that matters bumps it: a
+    toggle, a dashboard opening or closing, hours, calendars) and never past the moment the first
+    rep's status changes by itself. A call accepted or ended updates the set in place (rep_on_call,
+    rep_off_call): on a busy floor those come every few seconds, and rebuilding the set costs a
+    query per rep's facts. Without Redis: the full rule."""
+    organization_id = uuid.UUID(str(organization_id))
+    gen_key, _ = _keys(organization_id)
+    as_of_key, members_key = _ringable_keys(organization_id)
+    now = utcnow()
+    try:
+        pipe = get_redis().pipeline()
+        pipe.get(gen_key).get(as_of_key).smembers(members_key)
+        gen, as_of, members = pipe.execute()
+    except RedisError:
+        current_app.logger.warning("availability cache unreachable: ringing from the database", exc_info=True)
+        return available_rep_ids(organization_id, now)
+    if as_of:
+        stored_gen, valid_until = as_of.split()
+        if int(stored_gen) == int(gen or 0) and int(valid_until) > now.timestamp() * 1000:
+            return [uuid.UUID(m.decode()) for m in members]
+    pairs = statuses(organization_id, now)
+    ids = [f.user_id for f, s in pairs if s.available]
+    cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
+    valid_until = min([s.until for _, s in pairs if s.until] + [cap])
+    ttl_ms = int((valid_until - now).total_seconds() * 1000)
+    if ttl_ms > 0:
+        pipe = get_redis().pipeline()  # MULTI: a reader sees the old set or the new one, whole
+        pipe.delete(members_key)
+        if ids:
+            pipe.sadd(members_key, *[str(i) for i in ids]).pexpire(members_key, ttl_ms)
+        pipe.set(as_of_key, f"{int(gen or 0)} {int(valid_until.timestamp() * 1000)}", px=ttl_ms)
+        pipe.execute()
+    return ids
+
+
+def _ringable_keys(organization_id) -> tuple[str, str]:
+    """The generation and end of validity of the set ("gen ms"), and the set of rep ids."""
+    return f"availability:{organization_id}:ringable:as-of", f"availability:{organization_id}:ringable:ids"
+
+
+# One rep in or out of the ringable set, with the generation moved on, atomically. The set is
+# kept only when it was current and, for an add, still is the generation the caller read before
+# working out that the rep can take a call (ARGV[4]); otherwise it is dropped and rebuilt.
+_RINGABLE_CHANGE = """
+local before = redis.call('GET', KEYS[1]) or '0'
+local gen = redis.call('INCR', KEYS[1])
+redis.call('DEL', KEYS[4])
+local as_of = redis.call('GET', KEYS[2])
+if not as_of then return 0 end
+local stored, valid_until = string.match(as_of, '^(%d+) (%d+)$')
+if stored ~= before or (ARGV[4] ~= '' and ARGV[4] ~= before) then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  return 0
+end
+if ARGV[2] == 'add' then
+  redis.call('SADD', KEYS[3], ARGV[1])
+else
+  redis.call('SREM', KEYS[3], ARGV[1])
+end
+-- the set holds until the first rep's status changes by itself: this rep's now counts too
+if ARGV[3] ~= '' and tonumber(ARGV[3]) < tonumber(valid_until) then valid_until = ARGV[3] end
+local ttl = math.min(redis.call('PTTL', KEYS[2]), tonumber(valid_until) - tonumber(ARGV[5]))
+if ttl <= 0 then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  return 0
+end
+redis.call('SET', KEYS[2], gen .. ' ' .. valid_until, 'PX', ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
+return 1
+"""
+
+
+def _change_ringable(organization_id, user_id, change: str, until: datetime | None = None,
+                     expected_gen: int | None = None) -> None:
+    from app.widget.service import forget_availability
+
+    gen_key, answer_key = _keys(organization_id)
+    now_ms = int(utcnow().timestamp() * 1000)
+    get_redis().eval(_RINGABLE_CHANGE, 4, gen_key, *_ringable_keys(organization_id), answer_key,
+                     str(user_id), change, int(until.timestamp() * 1000) if until else "",
+                     "" if expected_gen is None else expected_gen, now_ms)
+    forget_availability(organization_id)  # the widget's answer, as invalidate does
+
+
+def rep_on_call(organization_id, user_id) -> None:
+    """The rep accepted a call: out of the ringable set (the widget's answer is recomputed)."""
+    _change_ringable(uuid.UUID(str(organization_id)), user_id, "remove")
+
+
+def rep_off_call(user: User) -> None:
+    """The rep's call ended: back in the ringable set if the rule lets them take a call now (their
+    own facts only, not everyone's)."""
+    organization_id = uuid.UUID(str(user.organization_id))
+    gen = int(get_redis().get(_keys(organization_id)[0]) or 0)  # before reading the facts
+    _, status = status_for(user)
+    _change_ringable(organization_id, user.id, "add" if status.available else "remove",
+                     status.until, expected_gen=gen)
+
+
 def compute(organization_id, now: datetime | None = None) -> OrgAvailability:
     return org_availability([s for _, s in statuses(organization_id, now)])
 
@@ -160,27 +271,38 @@ def widget_availability(organization_id) -> dict:
     return widget_availability_until(organization_id)[0]
 
 
-def widget_availability_until(organization_id) -> tuple[dict, float]:
+def widget_availability_until(organization_id, cached: tuple | None = None) -> tuple[dict, float]:
     """The cached answer and the Unix time it holds until: a cache in front of this one (the
-    widget's per-process memory) must not keep it longer."""
+    widget's per-process memory) must not keep it longer. `cached`: the (generation, stored
+    value) pair the caller already read from Redis (the widget's one round trip per request)."""
     organization_id = uuid.UUID(str(organization_id))
-    gen_key, key = _keys(organization_id)
     now = utcnow()
+    if cached is None:
+        try:
+            cached = get_redis().mget(*_keys(organization_id))
+        except RedisError:
+            # without Redis the answer is still right, only slower: never hide the badge for a cache
+            current_app.logger.warning("availability cache unreachable", exc_info=True)
+            result = compute(organization_id, now)
+            return _answer(result), _until(result, now).timestamp()
+    gen, raw = int(cached[0] or 0), cached[1]
+    if raw:
+        stored = json.loads(raw)
+        # a value computed before a change (other generation) or past its end is never served
+        if stored["gen"] == gen and stored["validUntil"] > now.timestamp() * 1000:
+            answer = {"available": stored["available"], "nextAvailableAt": stored["nextAvailableAt"]}
+            return answer, stored["validUntil"] / 1000
     try:
-        gen, raw = get_redis().mget(gen_key, key)
+        return _compute_and_store(organization_id, now, gen)
     except RedisError:
-        # without Redis the answer is still right, only slower: never hide the badge for a cache
         current_app.logger.warning("availability cache unreachable", exc_info=True)
         result = compute(organization_id, now)
         return _answer(result), _until(result, now).timestamp()
-    gen = int(gen or 0)
-    if raw:
-        cached = json.loads(raw)
-        # a value computed before a change (other generation) or past its end is never served
-        if cached["gen"] == gen and cached["validUntil"] > now.timestamp() * 1000:
-            answer = {"available": cached["available"], "nextAvailableAt": cached["nextAvailableAt"]}
-            return answer, cached["validUntil"] / 1000
-    return _compute_and_store(organization_id, now, gen)
+
+
+def is_cached(organization_id) -> bool:
+    """Whether Redis holds an answer for the organization (the warmer fills those it lacks)."""
+    return bool(get_redis().exists(_keys(organization_id)[1]))
 
 
 def _answer(result: OrgAvailability) -> dict:
@@ -188,8 +310,9 @@ def _answer(result: OrgAvailability) -> dict:
 
 
 def _until(result: OrgAvailability, now: datetime) -> datetime:
-    """When the answer may change by itself, capped by AVAILABILITY_CACHE_SECONDS (a presence that
-    fades out after a crash, a change Redis missed)."""
+    """When the answer may change by itself (its next boundary), capped by AVAILABILITY_CACHE_SECONDS:
+    only a safety net for a change Redis missed while it was unreachable. Every change is an
+    invalidation, including a dashboard that faded out with a crashed process (presence's sweep)."""
     cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
     return min(result.valid_until or cap, cap)
 
@@ -226,8 +349,13 @@ def invalidate(organization_id) -> None:
 
 def set_available(user: User, available: bool) -> None:
     """The rep's own toggle. The commit invalidates the cache (see signals.py)."""
+    changed = bool(user.available) != available
     user.available = available
     db.session.commit()
+    if changed:
+        from app.availability.announce import note_change
+
+        note_change(user.id, user.organization_id)
 
 
 def _own_schedule(user: User) -> RepSchedule:
@@ -322,9 +450,13 @@ def last_syncs(user_ids) -> dict:
 
 def pause_all(sites, paused: bool) -> None:
     """Pause (or resume) incoming calls on every given site of the organization."""
+    from app.widget.service import invalidate as forget_config
+
     for site in sites:
         settings_for(site).paused = paused
     db.session.commit()
+    for site in sites:
+        forget_config(site)  # `paused` is part of each site's cached config
 
 
 def valid_timezone(name: str) -> bool:

@@ -1,14 +1,19 @@
 from wtforms import DateField, Form, SelectField
+from wtforms.validators import Optional
 
 from app.models.calls import CALL_STATUSES
 
 
 class CallFilterForm(Form):
-    """The calls list's filters: a GET form, so no CSRF; bad values are simply not applied."""
+    """The calls list's filters: a GET form, so no CSRF; bad values are simply not applied.
 
-    status = SelectField("Status", choices=[("", "Any status")]
+    An absent or empty filter is "any", not an error: without `default=""` a select the URL leaves
+    out reads as None ("Not a valid choice"), and an empty date must be Optional.
+    """
+
+    status = SelectField("Status", default="", choices=[("", "Any status")]
                          + [(s, s.capitalize()) for s in CALL_STATUSES])
-    site = SelectField("Site", choices=[("", "Any site")])
-    rep = SelectField("Rep", choices=[("", "Anyone")])
-    date_from = DateField("From")
-    date_to = DateField("To")
+    site = SelectField("Site", default="", choices=[("", "Any site")])
+    rep = SelectField("Rep", default="", choices=[("", "Anyone")])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

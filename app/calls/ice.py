@@ -30,3 +30,13 @@ def ice_servers(label: str) -> list[dict]:
             creds = {"username": config["ICE_TURN_USERNAME"], "credential": config["ICE_TURN_CREDENTIAL"]}
         servers.append({"urls": config["ICE_TURN_URLS"], **creds})
     return servers
+
+
+def ice_transport_policy() -> str:
+    """RTCPeerConnection's iceTransportPolicy: "all" (default) or "relay" (TURN only)."""
+    return current_app.config.get("ICE_TRANSPORT_POLICY", "all")
+
+
+def turn_configured() -> bool:
+    """Whether browsers get a TURN server: without one, calls between networks may fail."""
+    return bool(current_app.config["ICE_TURN_URLS"])

@@ -63,3 +63,27 @@ def event_data(call: Call, recording=None, with_urls: bool = False) -> dict:
         "transcript": transcript_payload(recording) if recording is not None else None,
         "recording": recording_payload(recording, with_urls) if recording is not None else no_recording(call),
     }
+
+
+def team_data(team) -> dict | None:
+    return {"id": str(team.id), "name": team.name} if team is not None else None
+
+
+def routing_part(call: Call, rule=None) -> dict:
+    """Which team the call rang first, how, and where it overflows (or did)."""
+    from app.extensions import db
+    from app.models import Team
+
+    team = call.team
+    overflows = call.overflow_at is not None or call.overflowed_at is not None
+    overflow_team = db.session.get(Team, call.overflow_team_id) if call.overflow_team_id else None
+    return {"team": team_data(team), "strategy": team.strategy if team is not None else None,
+            "ruleId": str(rule.id) if rule is not None else None,
+            "overflowAt": iso(call.overflow_at), "overflowedAt": iso(call.overflowed_at),
+            "overflowTo": ("team" if call.overflow_team_id else "everyone") if overflows else None,
+            "overflowTeam": team_data(overflow_team)}
+
+
+def routed_data(call: Call, rule=None) -> dict:
+    """call.routed and call.overflowed: the call envelope plus data.routing."""
+    return {**event_data(call), "routing": routing_part(call, rule)}

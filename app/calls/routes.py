@@ -4,22 +4,29 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.calls import bp, service
+from app.calls import bp, connection, service
 from app.calls.forms import CallFilterForm
-from app.calls.ice import ice_servers
+from app.calls.ice import ice_servers, ice_transport_policy, turn_configured
 from app.calls.tokens import sign_call_token
 from app.extensions import db
 from app.htmx import render
 from app.models import Call, CallEvent, Event, Site, User
+from app.pager import newest_first
 from app.recordings.routes import player_context
 from app.recordings.service import recording_for_call
 from app.recordings.tokens import upload_token
 from app.tenancy import org_get_or_404, org_list, org_select
 
 PER_PAGE = 25
+
+
+@bp.app_context_processor
+def ice_diagnostics():
+    # the Sites and "Who can take a call" pages warn when no TURN server is configured
+    return {"turn_configured": turn_configured}
 
 
 def wants_json() -> bool:
@@ -31,10 +38,12 @@ def wants_json() -> bool:
 def index():
     """Every call of the organization, newest first, filtered and paginated."""
     form = _filter_form()
-    query = _filtered(org_select(Call), form).order_by(Call.requested_at.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # the row's contact, site and rep in the same query: no statement per row
+    query = _filtered(org_select(Call), form).options(
+        sa.orm.joinedload(Call.contact), sa.orm.joinedload(Call.site), sa.orm.joinedload(Call.accepted_by),
+        sa.orm.joinedload(Call.recording))
+    page = newest_first(query, Call.requested_at, Call.id, request.args, PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
     return render("calls/index.html", "calls/_list.html", form=form, calls=page, args=args)
 
 
@@ -73,7 +82,7 @@ def show(call_id):
     ).all()
     return render_template("calls/show.html", call=call, events=events,
                            answers=service.answer_lines(call.answers), place=service.place,
-                           **player_context(call.id))
+                           connections=connection.for_call(call.id), **player_context(call.id))
 
 
 @bp.post("/calls/<uuid:call_id>/accept")
@@ -113,7 +122,8 @@ def live(call_id):
     return render_template(
         "calls/live.html", call=call, answers=service.answer_lines(call.answers), place=service.place,
         socket_url=socket_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1),
-        ice=ice_servers(f"rep-{current_user.id}"), upload_token=_upload_token(call),
+        ice=ice_servers(f"rep-{current_user.id}"), ice_policy=ice_transport_policy(),
+        upload_token=_upload_token(call),
     )
 
 
@@ -128,7 +138,13 @@ def _upload_token(call: Call) -> str | None:
 @bp.post("/calls/<uuid:call_id>/hangup")
 @login_required
 def hangup(call_id):
-    """The rep hangs up: call.ended, and the visitor's screen says so."""
+    """The rep hangs up: call.ended, and the visitor's screen says so. Only the rep in the call
+    hangs it up; an admin may end any call of the organization."""
     call = org_get_or_404(Call, call_id)
-    service.end(call.id, "rep_hung_up")
+    if call.accepted_by_id != current_user.id and not current_user.is_admin:
+        if wants_json():
+            message = "You can only hang up your own calls."
+            return jsonify({"error": {"code": "forbidden", "message": message}}), 403
+        abort(403)
+    service.end(call.id, "rep_hung_up" if call.accepted_by_id == current_user.id else "admin_ended")
     return ("", 204) if wants_json() else redirect(url_for("calls.show", call_id=call_id), 303)

@@ -6,11 +6,12 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import current_app, url_for
 
+from app.analytics import counters as analytics_counters
 from app.availability import service as availability
 from app.calls import jobs
-from app.calls.payload import event_data
+from app.calls.payload import event_data, routed_data
 from app.events import iso, record_event
 from app.extensions import db
 from app.jobs import queue
@@ -19,9 +20,9 @@ from app.models.base import utcnow
 from app.models.widget import settings_for
 from app.realtime import bus, presence
 from app.recordings.service import schedule_finish, start_recording
-from app.redis_store import get_redis
+from app.redis_store import get_redis, unless_redis_down
+from app.routing import teams as routing
 
-ABANDON_GRACE_SECONDS = {"visitor": 15, "rep": 30}  # a network blip is not a hang-up
 KEY_TTL_SECONDS = 6 * 3600
 
 
@@ -65,18 +66,26 @@ def media_type_for(call_type: str, wanted: str | None) -> str:
 
 
 def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None) -> Contact:
-    """The visitor's identity, reused across calls; what they tell us now updates it."""
+    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events)."""
+    from app.contacts import service as contacts  # contacts' pages import this module
+
     contact = db.session.scalar(sa.select(Contact).where(
         Contact.organization_id == organization_id, Contact.fingerprint == fingerprint))
-    if contact is None:
+    created = contact is None
+    if created:
         contact = Contact(organization_id=organization_id, fingerprint=fingerprint)
         db.session.add(contact)
-    for field in ("name", "email", "phone"):
-        if details.get(field):
-            setattr(contact, field, details[field])
-    if location is not None:
+    changes = [f for f in ("name", "email", "phone") if details.get(f) and details[f] != getattr(contact, f)]
+    for field in changes:
+        setattr(contact, field, details[field])
+    if location is not None and location != contact.location:
         contact.location = location
+        changes.append("location")
     contact.last_seen_at = utcnow()
+    if created:
+        contacts.record_created(contact)
+    else:
+        contacts.record_updated(contact, changes)
     return contact
 
 
@@ -92,52 +101,153 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     settings = settings_for(site)
     if settings.paused:
         raise CallError("calls_paused", "This team is not taking calls right now.", 409)
-    if not get_redis().set(_open_key(site.id, fingerprint), "1", nx=True,
-                           ex=settings.ring_timeout_seconds + 120):
+    timeout = settings.ring_timeout_seconds
+    if not get_redis().set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout + 120):
         raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    from app.webhooks import dispatch  # its package imports the API, which imports this module
+
+    session = db.session()
+    dispatch.hold(session)  # the events' jobs go out after the ring
     try:
-        call = _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes,
-                            page_url, location, ip, recording_consent)
+        call, available, targets = _create_call(site, settings, fingerprint, qualification, media_type,
+                                                contact, attributes, page_url, location, ip,
+                                                recording_consent)
     except Exception:
         # the request failed: do not leave the visitor locked out until the lock expires
         db.session.rollback()
         get_redis().delete(_open_key(site.id, fingerprint))
         raise
-    _ring(call, settings.ring_timeout_seconds)
+    try:
+        _ring(call, timeout, available, targets)
+    finally:
+        dispatch.release(session)
     return call
 
 
+def _route(call: Call, team_id, location: dict | None, timeout_seconds: int):
+    """Pick the call's team (the qualification rule's, else the first routing rule that matches)
+    and when it overflows, before the call's INSERT; the routing rule that chose it (or None)."""
+    # the call is not in the session yet (its contact is): nothing pending needs flushing to read rules
+    with db.session.no_autoflush:
+        facts = routing.visitor_facts(call.site_id, call.answers, (location or {}).get("countryCode"),
+                                      call.page_url, call.attributes)
+        team, rule = routing.choose_team(call.organization_id, facts, team_id)
+    if team is None:
+        return None
+    call.team_id, call.team = team.id, team
+    call.overflow_at = routing.overflow_due(team, call.requested_at, timeout_seconds)
+    call.overflow_team_id = team.overflow_team_id if call.overflow_at else None
+    return rule
+
+
 def _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                 location, ip, recording_consent) -> Call:
+                 location, ip, recording_consent) -> tuple[Call, list, list]:
+    """The call, its contact and events, committed; with whom it can ring and whom it rings first.
+
+    Everything the ring needs is worked out before the commit and nothing loaded is expired by
+    it, so between the commit and the ring's publish there is no query; what the ring does not
+    need (the events' jobs, the timeout's, the analytics counts) goes out after it."""
+    # before any write: a rebuild of the set (after a change) must not hold SQLite's write lock
+    available = availability.ringable_rep_ids(site.organization_id)  # one Redis read while nothing changed
+    now = utcnow()
     call = Call(
         organization_id=site.organization_id, site_id=site.id, status="requested",
         media_type=media_type_for(settings.call_type, media_type), visitor_fingerprint=fingerprint,
         visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
         answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
         contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location),
-        requested_at=utcnow(), recording_policy=settings.recording_policy,
+        requested_at=now, ring_deadline_at=now + timedelta(seconds=settings.ring_timeout_seconds),
+        recording_policy=settings.recording_policy,
         recording_consent=settings.recording_policy == "consent" and bool(recording_consent),
     )
+    rule = _route(call, qualification.get("teamId"), location, settings.ring_timeout_seconds)
     db.session.add(call)
     db.session.flush()
     _record(call, "call.requested")
+    if call.team_id is not None:  # call.routed says so, in call.requested's transaction
+        _record_routing(call, "call.routed", rule)
+    targets = available if call.team_id is None else routing.first_targets(call.team, available)
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return call, available, targets
+
+
+def _ring(call: Call, timeout_seconds: int, available: list, targets: list) -> None:
+    """Ring whom the call's routing picked among the reps who can take a call now (everyone when
+    it has no team); nobody there: overflow at once, or missed."""
+    if not targets and call.overflow_at is None:
+        miss(call.id, reason="no_one_available")
+        return
+    if targets:
+        _ring_reps(call, targets)
+    # the server, not a browser, decides that nobody answered: these jobs are the prompt path, the
+    # call's ring_deadline_at / overflow_at the record (cron's passes catch a job lost with Redis)
+    queue().enqueue_in(timedelta(seconds=timeout_seconds), jobs.ring_timeout, str(call.id))
+    if not targets:
+        overflow(call.id, available=available)
+    elif call.overflow_at is not None:
+        queue().enqueue_in(call.overflow_at - call.requested_at, jobs.overflow, str(call.id))
+
+
+def _ring_reps(call: Call, rep_ids) -> None:
+    """Alert these reps (all their tabs) and count them among the rung: one round trip."""
+    ring = {"type": "ring", "call": ring_view(call, _ring_seconds(call))}
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.sadd(_rung_key(call.id), *[str(rep_id) for rep_id in rep_ids])
+    pipe.expire(_rung_key(call.id), KEY_TTL_SECONDS)
+    pipe.publish(*bus.envelope([f"user:{rep_id}" for rep_id in rep_ids], ring))
+    pipe.execute()
+    # after the ring, not before it: two commands per rep would delay the first ring
+    with unless_redis_down("counting the rung reps"):
+        counts = get_redis().pipeline(transaction=False)
+        for rep_id in rep_ids:
+            analytics_counters.add(counts, rep_id, "rung")
+        counts.execute()
+
+
+def _ring_seconds(call: Call) -> int:
+    return int(((call.ring_deadline_at or call.requested_at) - call.requested_at).total_seconds())
+
+
+def overflow(call_id, available=None) -> Call | None:
+    """Nobody in the team answered in time (or nobody there could): the overflow target rings
+    too, the team's rung reps keep ringing. Once per call (a guarded UPDATE); call.overflowed.
+    None when it had already overflowed, ended, or never overflows."""
+    result = db.session.execute(
+        sa.update(Call).where(Call.id == call_id, Call.status == "requested", Call.overflow_at.is_not(None))
+        .values(overflow_at=None, overflowed_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    call = db.session.get(Call, call_id, populate_existing=True)
+    _record_routing(call, "call.overflowed")
     db.session.commit()
+    if available is None:
+        available = availability.ringable_rep_ids(call.organization_id)
+    redis = get_redis()
+    passed = {m.decode() for m in redis.smembers(_rung_key(call.id)) | redis.smembers(_declined_key(call.id))}
+    targets = routing.overflow_targets(call, available, skip=passed)
+    if targets:
+        _ring_reps(call, targets)
+    elif not _still_ringing(call.id):
+        miss(call.id, reason="no_one_available" if not passed else "declined")
     return call
 
 
-def _ring(call: Call, timeout_seconds: int) -> None:
-    rep_ids = availability.available_rep_ids(call.organization_id)  # eligible_reps, ids only: the hot path
-    if not rep_ids:
-        miss(call.id, reason="no_one_available")
-        return
-    pipe = get_redis().pipeline()
-    pipe.sadd(_rung_key(call.id), *[str(rep_id) for rep_id in rep_ids])
-    pipe.expire(_rung_key(call.id), KEY_TTL_SECONDS)
-    pipe.execute()
-    ring = {"type": "ring", "call": ring_view(call, timeout_seconds)}
-    bus.publish_many([f"user:{rep_id}" for rep_id in rep_ids], ring)
-    # the server, not a browser, decides that nobody answered
-    queue().enqueue_in(timedelta(seconds=timeout_seconds), jobs.ring_timeout, str(call.id))
+def overdue_overflow_ids(limit: int = 500) -> list:
+    """Calls still ringing past their overflow time: owed an overflow."""
+    return list(db.session.scalars(sa.select(Call.id).where(
+        Call.status == "requested", Call.overflow_at <= utcnow()).order_by(Call.overflow_at).limit(limit)))
+
+
+def _still_ringing(call_id) -> bool:
+    """Someone rung has not declined yet."""
+    redis = get_redis()
+    return bool(redis.smembers(_rung_key(call_id)) - redis.smembers(_declined_key(call_id)))
 
 
 def ring_view(call: Call, timeout_seconds: int) -> dict:
@@ -198,8 +308,19 @@ def _record(call: Call, *types: str) -> None:
         db.session.add(CallEvent(call_id=call.id, event_id=event.id))
 
 
+def _record_routing(call: Call, type_: str, rule=None) -> None:
+    event = record_event(call.organization_id, type_, routed_data(call, rule))
+    db.session.flush()
+    db.session.add(CallEvent(call_id=call.id, event_id=event.id))
+
+
 def current_status(call_id) -> str | None:
     return db.session.scalar(sa.select(Call.status).where(Call.id == call_id))
+
+
+def accepted_rep_name(call_id) -> str | None:
+    return db.session.scalar(sa.select(User.name).join(Call, Call.accepted_by_id == User.id)
+                             .where(Call.id == call_id))
 
 
 def accept(call_id, user: User) -> Call:
@@ -212,6 +333,8 @@ def accept(call_id, user: User) -> Call:
     _record(call, "call.accepted")
     _start_recording(call, user)
     db.session.commit()
+    with unless_redis_down("taking the rep out of the ringable set"):
+        availability.rep_on_call(call.organization_id, user.id)
     _release_open_request(call)
     _notify_reps(call, {"type": "call-update", "callId": str(call.id), "status": "accepted",
                         "acceptedById": str(user.id), "acceptedBy": user.name})
@@ -244,6 +367,13 @@ def miss(call_id, reason: str = "missed") -> Call | None:
     return _end_unanswered(call_id, "missed", reason, "call.missed")
 
 
+def overdue_ring_ids(limit: int = 500) -> list:
+    """Calls still ringing past their ring deadline: owed a call.missed."""
+    return list(db.session.scalars(sa.select(Call.id).where(
+        Call.status == "requested", Call.ring_deadline_at <= utcnow())
+        .order_by(Call.ring_deadline_at).limit(limit)))
+
+
 def _end_unanswered(call_id, status: str, reason: str, event_type: str) -> Call | None:
     call = _transition(call_id, ("requested",), status=status, ended_at=utcnow(), end_reason=reason)
     if call is None:
@@ -272,10 +402,14 @@ def end(call_id, reason: str) -> Call | None:
         return None
     _record(call, "call.ended")
     db.session.commit()
+    if call.accepted_by is not None:
+        with unless_redis_down("putting the rep back in the ringable set"):
+            availability.rep_off_call(call.accepted_by)
     message = {"type": "ended", "status": "ended", "reason": reason}
     bus.publish_many([f"call:{call.id}:visitor", f"call:{call.id}:rep"], message)
     # a rep browser that crashed never says "complete": the server assembles what arrived
-    schedule_finish(call.id, call.organization_id)
+    with unless_redis_down("scheduling the recording's finish"):
+        schedule_finish(call.id, call.organization_id)
     return call
 
 
@@ -287,26 +421,46 @@ def hang_up(call_id, side: str) -> Call | None:
 
 
 def decline(call_id, user: User) -> Call | None:
-    """This rep passes: their alert stops; when every rung rep declined, the call is missed."""
+    """This rep passes: their alert stops. When every rung rep declined, the call moves on: the
+    next of its team in turn (one at a time), then its overflow, else it is missed."""
     redis = get_redis()
     redis.sadd(_declined_key(call_id), str(user.id))
     redis.expire(_declined_key(call_id), KEY_TTL_SECONDS)
     bus.publish(f"user:{user.id}", {"type": "call-update", "callId": str(call_id), "status": "declined"})
-    rung = redis.smembers(_rung_key(call_id))
-    if rung and rung <= redis.smembers(_declined_key(call_id)):
-        return miss(call_id, reason="declined")
-    return None
+    if not redis.smembers(_rung_key(call_id)) or _still_ringing(call_id):
+        return None
+    call = db.session.get(Call, call_id)
+    if call is None or call.status != "requested":
+        return None
+    return _move_on(call)
+
+
+def _move_on(call: Call) -> Call | None:
+    available = availability.ringable_rep_ids(call.organization_id)
+    redis = get_redis()
+    passed = {m.decode() for m in redis.smembers(_rung_key(call.id)) | redis.smembers(_declined_key(call.id))}
+    if call.team is not None and call.overflowed_at is None:
+        following = routing.first_targets(call.team, available, skip=passed)
+        if following:
+            _ring_reps(call, following)
+            return None
+    if call.overflow_at is not None:
+        return overflow(call.id, available=available)
+    return miss(call.id, reason="declined")
 
 
 def _release_open_request(call: Call) -> None:
-    get_redis().delete(_open_key(call.site_id, call.visitor_fingerprint))
+    # after the commit: without Redis the lock simply expires (ring timeout + 2 min)
+    with unless_redis_down("releasing the visitor's open request"):
+        get_redis().delete(_open_key(call.site_id, call.visitor_fingerprint))
 
 
 def _notify_reps(call: Call, message: dict) -> None:
     """Tell every rep who was rung (all their tabs) what became of the call."""
-    rung = get_redis().smembers(_rung_key(call.id))
-    if rung:
-        bus.publish_many([f"user:{user_id.decode()}" for user_id in rung], message)
+    with unless_redis_down("telling the rung reps"):
+        rung = get_redis().smembers(_rung_key(call.id))
+        if rung:
+            bus.publish_many([f"user:{user_id.decode()}" for user_id in rung], message)
 
 
 # ---- sockets: rings still pending, which side is connected ---------------------------------
@@ -328,6 +482,8 @@ def pending_rings(user_id) -> list[dict]:
             continue
         if redis.sismember(_declined_key(call.id), str(user.id)):
             continue
+        if not routing.may_ring(call, user.id, {m.decode() for m in redis.smembers(_rung_key(call.id))}):
+            continue  # routed to a team they are not in, or to someone else in turn
         # a rep who came online while it rings gets it too, and counts for "everyone declined"
         redis.sadd(_rung_key(call.id), str(user.id))
         rings.append({"type": "ring", "call": ring_view(call, timeout)})
@@ -346,12 +502,45 @@ def side_present(call_id, side: str) -> bool:
     return bool(get_redis().exists(_here_key(call_id, side)))
 
 
+def grace_seconds(side: str) -> int:
+    """How long a side may be gone before its call ends without it: a network blip is not a
+    hang-up, and a visitor reloading the page (or opening another page of the site) rejoins."""
+    return current_app.config["CALL_REJOIN_SECONDS" if side == "visitor" else "CALL_REP_GRACE_SECONDS"]
+
+
 def side_left(call_id, side: str, socket_id: str) -> None:
     """A call socket closed: if that side does not come back soon, the call ends without it."""
     redis = get_redis()
     if redis.get(_here_key(call_id, side)) == socket_id.encode():
         redis.delete(_here_key(call_id, side))
-    queue().enqueue_in(timedelta(seconds=ABANDON_GRACE_SECONDS[side]), jobs.abandon_check, str(call_id), side)
+    queue().enqueue_in(timedelta(seconds=grace_seconds(side)), jobs.abandon_check, str(call_id), side)
+
+
+def _missing_key(call_id, side: str) -> str:
+    return f"call:{call_id}:missing:{side}"
+
+
+def abandoned_call_sides(limit: int = 500) -> list[tuple]:
+    """Answered calls with a side gone longer than its grace, for end_abandoned_calls.
+
+    The delayed abandon check lives in Redis; this starts from the rows, so an answered call whose
+    check was lost (Redis restarted empty, a worker killed) still ends. Redis remembers since when
+    a side has been missing; live sockets mark themselves again within a heartbeat of a restart,
+    so the grace only starts over: late, never wrong."""
+    redis, now, due = get_redis(), utcnow().timestamp(), []
+    accepted = db.session.scalars(sa.select(Call.id).where(Call.status == "accepted")
+                                  .order_by(Call.accepted_at).limit(limit)).all()
+    for call_id in accepted:
+        for side in ("visitor", "rep"):
+            if side_present(call_id, side):
+                redis.delete(_missing_key(call_id, side))
+                continue
+            redis.set(_missing_key(call_id, side), now, nx=True, ex=KEY_TTL_SECONDS)
+            since = float(redis.get(_missing_key(call_id, side)) or now)
+            if now - since >= grace_seconds(side) + presence.HEARTBEAT_SECONDS:
+                due.append((call_id, side))
+                break
+    return due
 
 
 def abandon_check(call_id, side: str) -> Call | None:

@@ -2,16 +2,19 @@
 
 import sqlalchemy as sa
 from flask import current_app, jsonify, request, url_for
+from sqlalchemy import orm
 from werkzeug.exceptions import HTTPException
 
 from app.calls import service, visitor_bp
-from app.calls.ice import ice_servers
+from app.calls.ice import ice_servers, ice_transport_policy
 from app.calls.tokens import load_call_token, sign_call_token
 from app.events import iso
-from app.extensions import db, limiter
+from app.extensions import db
 from app.geo import client_ip, visitor_location
 from app.models import Call, Site
 from app.models.widget import settings_for
+from app.routing import limits, refusals
+from app.routing import service as routing
 from app.widget.tokens import load_qualification
 
 LIMITS = {"fingerprint": 128, "name": 120, "email": 254, "phone": 40, "pageUrl": 2000}
@@ -46,11 +49,6 @@ for _code in ERROR_CODES:
     visitor_bp.register_error_handler(_code, http_error)
 
 
-def _site_key() -> str:
-    body = request.get_json(silent=True) or {}
-    return f"site:{body.get('publicKey', '')}"
-
-
 def _text(body: dict, key: str) -> str | None:
     value = body.get(key)
     if value is None or value == "":
@@ -61,30 +59,59 @@ def _text(body: dict, key: str) -> str | None:
 
 
 @visitor_bp.post("/widget/calls")
-@limiter.limit(lambda: current_app.config["CALL_RATE_LIMIT_PER_IP"], methods=["POST"], scope="calls-ip")
-@limiter.limit(lambda: current_app.config["CALL_RATE_LIMIT_PER_SITE"], methods=["POST"],
-               key_func=_site_key, scope="calls-site")
 def create():
-    """Request a call: the qualified visitor enters the queue and the available reps ring."""
+    """Request a call: only with a qualification that allows one, for the contact it validated;
+    the visitor enters the queue and the reps the routing picks ring. Each refusal is counted."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "invalid_input", "Send a JSON object.")
-    site = db.session.scalar(sa.select(Site).where(Site.public_key == str(body.get("publicKey", ""))))
+    # with its settings in the same query: everything before the ring's commit counts (the
+    # settings are a backref, there once the mappers are configured)
+    orm.configure_mappers()
+    site = db.session.scalar(sa.select(Site).options(orm.joinedload(Site.widget_settings))
+                             .where(Site.public_key == str(body.get("publicKey", ""))))
     if site is None:
         return error(404, "site_not_found", "No site has this public key.")
-    qualification = load_qualification(str(body.get("qualificationToken") or ""), str(site.id))
-    if qualification is None:
-        return error(400, "invalid_qualification", "The qualification expired: answer the questions again.")
     try:
         details = _visitor_details(body)
     except ValueError as e:
         return error(400, "invalid_input", f"{e.args[0]} is not valid.")
+    qualification = load_qualification(str(body.get("qualificationToken") or ""), str(site.id))
+    refused = _refusal(site, qualification, details, body.get("contact"))
+    if refused is not None:
+        return refused
     try:
         call = service.request_call(site, qualification=qualification, location=visitor_location(),
-                                    ip=client_ip(), **details)
+                                    ip=client_ip(), contact=qualification["contact"], **details)
     except service.CallError as e:
+        refusals.record_now(site, REFUSED_BY_SERVICE.get(e.code, e.code), client_ip(), details["fingerprint"])
         return error(e.status, e.code, e.message)
     return jsonify(_call_response(call, site)), 201
+
+
+REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress"}
+
+
+def _refusal(site, qualification, details: dict, sent_contact):
+    """The error response (the refusal counted) when this request may not ring anyone; else None."""
+    ip, fingerprint = client_ip(), details["fingerprint"]
+    refused = routing.call_refusal(qualification, fingerprint)
+    if refused is None and not routing.same_contact(sent_contact, qualification["contact"]):
+        refused = (400, "contact_not_validated",
+                   "Send the contact details to /widget/qualify; the call takes the ones it checked.")
+    if refused is None and not limits.take_token_use(qualification.get("nonce")):
+        refused = (429, "token_used_up", "This qualification was used for several calls: answer again.")
+    retry_after = limits.take_site(site) if refused is None else None
+    if retry_after is not None:
+        refused = (429, "rate_limited", "Too many call requests. Try again later.")
+    if refused is None:
+        return None
+    status, code, message = refused
+    refusals.record_now(site, {"rate_limited": "rate_limited_site"}.get(code, code), ip, fingerprint)
+    response, status = error(status, code, message)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response, status
 
 
 def _visitor_details(body: dict) -> dict:
@@ -95,6 +122,8 @@ def _visitor_details(body: dict) -> dict:
     attributes = body.get("attributes") or {}
     if not isinstance(contact, dict) or not isinstance(attributes, dict) or len(str(attributes)) > 4000:
         raise ValueError("contact" if not isinstance(contact, dict) else "attributes")
+    if any(not isinstance(contact.get(k), str | None) for k in ("name", "email", "phone")):
+        raise ValueError("contact")
     media_type = body.get("mediaType")
     if media_type not in (None, "video", "audio"):
         raise ValueError("mediaType")
@@ -104,8 +133,7 @@ def _visitor_details(body: dict) -> dict:
         raise ValueError("recordingConsent")
     return {"fingerprint": fingerprint, "media_type": media_type, "page_url": _text(body, "pageUrl"),
             "recording_consent": consent,
-            "attributes": attributes,
-            "contact": {key: _text(contact, key) for key in ("name", "email", "phone")}}
+            "attributes": attributes}
 
 
 def _call_response(call: Call, site: Site) -> dict:
@@ -120,7 +148,11 @@ def _call_response(call: Call, site: Site) -> dict:
         .replace("http://", "ws://", 1).replace("https://", "wss://", 1),
         "cancelUrl": url_for("call_requests.cancel", call_id=call.id, _external=True),
         "hangupUrl": url_for("call_requests.hangup", call_id=call.id, _external=True),
+        # after a reload or a move to another page of the site, the widget comes back through this
+        "rejoinUrl": url_for("call_requests.rejoin", call_id=call.id, _external=True),
+        "rejoinSeconds": current_app.config["CALL_REJOIN_SECONDS"],
         "iceServers": ice_servers(f"visitor-{call.id}"),
+        "iceTransportPolicy": ice_transport_policy(),
         # missed at once (nobody available): the screen says when someone is next expected
         "nextAvailableAt": service.next_available_at(call.organization_id)
         if call.status == "missed" else None,
@@ -158,4 +190,44 @@ def hangup(call_id):
     if call is None:
         return error(404, "call_not_found", "No such call for this token.")
     service.hang_up(call.id, "visitor")
+    return jsonify({"call": {"id": str(call_id), "status": service.current_status(call_id)}})
+
+
+@visitor_bp.post("/widget/calls/<uuid:call_id>/rejoin")
+def rejoin(call_id):
+    """The visitor's page was reloaded (or they opened another page of the site) mid-call: the
+    widget found the call in sessionStorage and comes back to it. While the call still rings or
+    runs (its grace, CALL_REJOIN_SECONDS, has not run out) it answers as /widget/calls did, with a
+    fresh token and TURN credentials; a call that is over answers 410 with its final status."""
+    call = _visitor_call(call_id)
+    if call is None:
+        return error(404, "call_not_found", "No such call for this token.")
+    if call.status not in ("requested", "accepted"):
+        return jsonify({"error": {"code": "call_over", "message": "This call is over."},
+                        "call": {"id": str(call.id), "status": call.status}}), 410
+    body = _call_response(call, call.site)
+    answered_by = call.accepted_by if call.status == "accepted" else None
+    body["call"]["repName"] = answered_by.name if answered_by else None
+    return jsonify(body)
+
+
+# why the visitor's browser gave up on a call it had requested (kept as the call's end_reason)
+FAIL_REASONS = ("socket_blocked", "socket_closed", "socket_unreachable", "media_failed", "page_closed")
+
+
+@visitor_bp.post("/widget/calls/<uuid:call_id>/fail")
+def fail(call_id):
+    """The visitor's browser could not carry the call (its signalling socket never connected or
+    kept failing): the reps stop ringing, or the answered call ends, with the reason recorded."""
+    call = _visitor_call(call_id)
+    if call is None:
+        return error(404, "call_not_found", "No such call for this token.")
+    body = request.get_json(silent=True, force=True) or {}
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if reason not in FAIL_REASONS:
+        return error(400, "invalid_input", "reason must be one of: " + ", ".join(FAIL_REASONS) + ".")
+    if service.current_status(call.id) == "requested":
+        service.cancel(call.id, reason)
+    else:
+        service.end(call.id, reason)
     return jsonify({"call": {"id": str(call_id), "status": service.current_status(call_id)}})

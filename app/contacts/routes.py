@@ -1,12 +1,11 @@
-import sqlalchemy as sa
 from flask import render_template, request
 from flask_login import login_required
 
 from app.calls.service import answer_lines, place
-from app.contacts import bp
-from app.extensions import db
+from app.contacts import bp, service
 from app.htmx import render
 from app.models import Contact
+from app.pager import newest_first
 from app.tenancy import org_get_or_404, org_select
 
 PER_PAGE = 25
@@ -16,13 +15,9 @@ PER_PAGE = 25
 @login_required
 def index():
     """Everyone who called, most recently seen first; search by name, email or phone."""
-    q = request.args.get("q", "").strip()[:100]
-    query = org_select(Contact).order_by(Contact.last_seen_at.desc())
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(Contact.name).like(pattern),
-                                   sa.func.lower(Contact.email).like(pattern), Contact.phone.like(pattern)))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    q = request.args.get("q", "").strip()[:service.MAX_SEARCH]
+    page = newest_first(service.matching(org_select(Contact), q), Contact.last_seen_at, Contact.id,
+                        request.args, PER_PAGE)
     return render("contacts/index.html", "contacts/_list.html", contacts=page, q=q, place=place)
 
 

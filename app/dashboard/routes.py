@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import current_app, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from app.dashboard import bp
@@ -17,3 +17,10 @@ def root():
 def index():
     """The rep's home: getting started and what needs attention."""
     return render_template("dashboard/index.html", sites=org_list(Site, Site.created_at))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on their own: answer with our icon rather than a 404 in every console."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)

@@ -1,6 +1,8 @@
 """Settings → Integrations pages of the connections: Google Calendar, Slack, Discord, lead push."""
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from authlib.common.errors import AuthlibBaseError
 from flask import abort, current_app, flash, request, url_for
@@ -13,6 +15,7 @@ from app.integrations.errors import IntegrationError, Refused
 from app.integrations.forms import CalendarForm, ChannelForm, DiscordWebhookForm, LeadPushForm
 from app.integrations.service import recent_deliveries, zapier_subscriptions
 from app.jobs import enqueue
+from app.redis_store import unless_redis_down
 from app.tenancy import admin_required
 
 PAGES = {
@@ -91,7 +94,8 @@ def _connect_google(token) -> str:
     primary = next((c["id"] for c in listed if c["primary"]), listed[0]["id"] if listed else None)
     if chosen or primary:
         google_calendar.choose_calendar(conn, chosen or primary, listed)
-        enqueue(jobs.sync_calendar, str(conn.id))  # right after connecting
+        with unless_redis_down("syncing the calendar now (cron.py syncs it soon)"):
+            enqueue(jobs.sync_calendar, str(conn.id))  # right after connecting
     return "Google Calendar connected. Check the calendar to sync below."
 
 
@@ -111,16 +115,24 @@ _CONNECT = {"google": _connect_google, "slack": _connect_slack, "discord": _conn
 # --- Google Calendar (each rep their own) ---------------------------------------------------------------
 
 
+def _listed(conn, fetch, remember_failure) -> tuple[list, str | None]:
+    """What a connected account lists (calendars, channels) and why not: a refusal marks the
+    connection broken (its banner says so), an outage is said on the page."""
+    if conn is None or conn.status != "connected":
+        return [], None
+    try:
+        return fetch(conn), None
+    except Refused as e:
+        remember_failure(conn, e)
+        return [], None
+    except IntegrationError as e:
+        return [], str(e)
+
+
 def _calendar_page(form=None, status=200, error=None):
     conn = google_calendar.connection_of(current_user.id)
-    listed = []
-    if conn is not None and conn.status == "connected":
-        try:
-            listed = google_calendar.calendars(conn)
-        except Refused as e:
-            google_calendar.remember_failure(conn, e)
-        except IntegrationError as e:
-            error = str(e)
+    listed, outage = _listed(conn, google_calendar.calendars, google_calendar.remember_failure)
+    error = error or outage
     form = form or CalendarForm(calendar_id=conn.calendar_id if conn else None)
     form.calendar_id.choices = [(c["id"], c["name"] + (" (primary)" if c["primary"] else "")) for c in listed]
     return render(
@@ -163,7 +175,8 @@ def google_calendar_choose():
     except Refused as e:
         google_calendar.remember_failure(conn, e)
         return _calendar_page(form, 422)
-    enqueue(jobs.sync_calendar, str(conn.id))
+    with unless_redis_down("syncing the calendar now (cron.py syncs it soon)"):
+        enqueue(jobs.sync_calendar, str(conn.id))
     flash(f"Syncing {conn.calendar_name}: busy time shows within a minute.")
     return redirect_to(url_for("integrations.google_calendar"))
 
@@ -172,7 +185,8 @@ def google_calendar_choose():
 @login_required
 def google_calendar_refresh():
     """Read the calendar's busy time again now."""
-    enqueue(jobs.sync_calendar, str(_own_connection().id))
+    with unless_redis_down("syncing the calendar now (cron.py syncs it soon)"):
+        enqueue(jobs.sync_calendar, str(_own_connection().id))
     flash("Refreshing your busy time: it is up to date within a few seconds.")
     return redirect_to(url_for("integrations.google_calendar"))
 
@@ -184,62 +198,6 @@ def google_calendar_disconnect():
     google_calendar.disconnect(_own_connection())
     flash("Google Calendar disconnected: only your schedule decides your availability now.")
     return redirect_to(url_for("integrations.google_calendar"))
-
-
-# --- Slack ------------------------------------------------------------------------------------------------
-
-
-def _slack_page(form=None, status=200):
-    row, listed, error = store.integration_of(current_user.organization_id, "slack"), [], None
-    if row is not None and row.status == "connected":
-        try:
-            listed = slack.channels(row)
-        except Refused as e:
-            store.remember_failure(row, e)
-        except IntegrationError as e:
-            error = str(e)
-    form = form or ChannelForm(channel_id=(row.settings or {}).get("channelId") if row else None)
-    form.channel_id.choices = [(c["id"], f"#{c['name']}") for c in listed]
-    return render(
-        "integrations/slack.html",
-        "integrations/_slack.html",
-        status=status,
-        row=row,
-        form=form,
-        error=error,
-        configured=oauth.is_configured("slack"),
-        recent=_recent(row),
-    )
-
-
-def _recent(row):
-    return recent_deliveries(row) if row is not None else []
-
-
-@bp.get("/settings/integrations/slack")
-@admin_required
-def slack_page():
-    """Slack: install, the alerts channel, what was sent lately."""
-    return _slack_page()
-
-
-@bp.post("/settings/integrations/slack/channel")
-@admin_required
-def slack_channel():
-    """Send alerts to the chosen channel from now on."""
-    row, form = _row_or_404("slack"), ChannelForm()
-    if not form.validate_on_submit():
-        return _slack_page(form, 422)
-    try:
-        slack.choose_channel(row, form.channel_id.data, slack.channels(row))
-    except ValueError as e:
-        form.channel_id.errors.append(str(e))
-        return _slack_page(form, 422)
-    except (Refused, IntegrationError) as e:
-        form.channel_id.errors.append(getattr(e, "message", str(e)))
-        return _slack_page(form, 422)
-    flash(f"Alerts go to #{row.settings['channelName']}.")
-    return redirect_to(url_for("integrations.slack_page"))
 
 
 def _row_or_404(kind):
@@ -254,15 +212,7 @@ def disconnect(kind):
     """Remove the integration and its stored secret."""
     store.remove(_row_or_404(kind))
     flash({"slack": "Slack", "discord": "Discord", "lead_push": "Lead push"}[kind] + " disconnected.")
-    return redirect_to(
-        url_for(
-            {
-                "slack": "integrations.slack_page",
-                "discord": "integrations.discord_page",
-                "lead_push": "integrations.lead_push_page",
-            }[kind]
-        )
-    )
+    return redirect_to(url_for(f"integrations.{kind}_page"))
 
 
 for _kind, _path in (("slack", "slack"), ("discord", "discord"), ("lead_push", "lead-push")):
@@ -270,50 +220,96 @@ for _kind, _path in (("slack", "slack"), ("discord", "discord"), ("lead_push", "
                     _bound(disconnect, _kind), methods=["POST"])
 
 
-# --- Discord ----------------------------------------------------------------------------------------------
+# --- Slack and Discord: one page and one save each, driven by CHATS ------------------------------------
 
 
-def _discord_page(form=None, status=200):
-    row = store.integration_of(current_user.organization_id, "discord")
-    return render(
-        "integrations/discord.html",
-        "integrations/_discord.html",
-        status=status,
-        row=row,
-        form=form or DiscordWebhookForm(),
-        configured=oauth.is_configured("discord"),
-        recent=_recent(row),
-        api_url=current_app.config["DISCORD_API_URL"],
-    )
+@dataclass(frozen=True)
+class Chat:
+    """A chat app the call notifications go to, and what its page differs in."""
+
+    kind: str
+    name: str
+    intro: str
+    action: str  # the save's path, /settings/integrations/<kind>/<action>
+    field: str  # the form's field that carries a refused save's reason
+    form: Callable  # (saved row or None) -> the form as the page first shows it
+    context: Callable  # (row, form) -> the page's own template values
+    save: Callable  # (validated form) -> the flash; raises ValueError, Refused or IntegrationError
 
 
-@bp.get("/settings/integrations/discord")
+def _slack_context(row, form) -> dict:
+    listed, error = _listed(row, slack.channels, store.remember_failure)
+    form.channel_id.choices = [(c["id"], f"#{c['name']}") for c in listed]
+    return {"error": error}
+
+
+def _slack_save(form) -> str:
+    row = _row_or_404("slack")
+    slack.choose_channel(row, form.channel_id.data, slack.channels(row))
+    return f"Alerts go to #{row.settings['channelName']}."
+
+
+def _discord_save(form) -> str:
+    discord.connect_url(current_user.organization_id, form.url.data)
+    return "Discord connected: notifications go to that channel."
+
+
+CHATS = {chat.kind: chat for chat in (
+    Chat("slack", "Slack", "Send call notifications to your team's Slack channel so you never miss an "
+         "incoming request.", "channel", "channel_id",
+         lambda row: ChannelForm(channel_id=(row.settings or {}).get("channelId") if row else None),
+         _slack_context, _slack_save),
+    Chat("discord", "Discord", "Route call notifications to a Discord channel for quick visibility. Use a "
+         "private channel for internal call routing.", "webhook", "url",
+         lambda row: DiscordWebhookForm(),
+         lambda row, form: {"api_url": current_app.config["DISCORD_API_URL"]}, _discord_save),
+)}
+
+
+def _chat_page(chat: Chat, form=None, status=200):
+    row = store.integration_of(current_user.organization_id, chat.kind)
+    form = form or chat.form(row)
+    return render("integrations/chat.html", "integrations/_chat.html", status=status, chat=chat,
+                  row=row, form=form, configured=oauth.is_configured(chat.kind), recent=_recent(row),
+                  **chat.context(row, form))
+
+
+def _recent(row):
+    return recent_deliveries(row) if row is not None else []
+
+
 @admin_required
-def discord_page():
-    """Discord: connect a server and channel, or paste a channel webhook URL."""
-    return _discord_page()
+def chat_page(kind):
+    """Slack or Discord: connect, where the notifications go, what was sent lately."""
+    return _chat_page(CHATS[kind])
 
 
-@bp.post("/settings/integrations/discord/webhook")
 @admin_required
-def discord_webhook():
-    """Use a pasted channel webhook URL (checked with Discord first)."""
-    form = DiscordWebhookForm()
+def chat_save(kind):
+    """Slack's channel for alerts, or a pasted Discord channel webhook URL (checked with Discord first)."""
+    chat = CHATS[kind]
+    form = chat.form(None)  # bound to what was posted
     if not form.validate_on_submit():
-        return _discord_page(form, 422)
+        return _chat_page(chat, form, 422)
     try:
-        discord.connect_url(current_user.organization_id, form.url.data)
-    except ValueError as e:
-        form.url.errors.append(str(e))
-        return _discord_page(form, 422)
-    flash("Discord connected: notifications go to that channel.")
-    return redirect_to(url_for("integrations.discord_page"))
+        message = chat.save(form)
+    except (ValueError, Refused, IntegrationError) as e:
+        form[chat.field].errors.append(getattr(e, "message", None) or str(e))
+        return _chat_page(chat, form, 422)
+    flash(message)
+    return redirect_to(url_for(f"integrations.{kind}_page"))
+
+
+for _kind, _chat in CHATS.items():
+    bp.add_url_rule(f"/settings/integrations/{_kind}", f"{_kind}_page", _bound(chat_page, _kind))
+    bp.add_url_rule(f"/settings/integrations/{_kind}/{_chat.action}", f"{_kind}_{_chat.action}",
+                    _bound(chat_save, _kind), methods=["POST"])
 
 
 # --- Lead push --------------------------------------------------------------------------------------------
 
 
-def _lead_page(form=None, status=200):
+def _lead_page(form=None, status=200, tested=None):
     row = store.integration_of(current_user.organization_id, "lead_push")
     if form is None:
         settings = (row.settings or {}) if row else {}
@@ -322,6 +318,7 @@ def _lead_page(form=None, status=200):
             username=settings.get("username"),
             client_id=settings.get("clientId"),
             trigger=settings.get("trigger", "call.ended"),
+            missing=settings.get("missing", "skip"),
         )
     return render(
         "integrations/lead_push.html",
@@ -330,6 +327,8 @@ def _lead_page(form=None, status=200):
         row=row,
         form=form,
         recent=_recent(row),
+        never_pushed=lead_push.never_pushed(current_user.organization_id),
+        tested=tested,
     )
 
 
@@ -355,6 +354,7 @@ def lead_push_save():
             form.password.data,
             form.client_id.data,
             form.trigger.data,
+            form.missing.data,
         )
     except outbound.UnsafeURL as e:
         form.url.errors.append(str(e))
@@ -364,6 +364,16 @@ def lead_push_save():
         return _lead_page(form, 422)
     flash("Lead push saved: each lead is sent " + lead_push.TRIGGERS[form.trigger.data].lower() + ".")
     return redirect_to(url_for("integrations.lead_push_page"))
+
+
+@bp.post("/settings/integrations/lead-push/test")
+@admin_required
+def lead_push_test():
+    """Send a sample lead to the saved endpoint now and show how it answered."""
+    row = store.integration_of(current_user.organization_id, "lead_push")
+    if row is None:
+        abort(404)
+    return _lead_page(tested=lead_push.send_test(row))
 
 
 # --- Zapier -----------------------------------------------------------------------------------------------

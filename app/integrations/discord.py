@@ -82,12 +82,21 @@ def render(message: Message) -> dict:
 
 
 def send(row: Integration, message: Message) -> None:
+    _post(row, render(message))
+
+
+def post_text(row: Integration, text: str) -> None:
+    """A plain message (automation rules write their own text); nobody is pinged by it."""
+    _post(row, {"content": text[:2000], "allowed_mentions": {"parse": []}})
+
+
+def _post(row: Integration, body: dict) -> None:
     url = store.secret_of(row)["url"]
     try:
         resp = requests.post(
             url,
             params={"wait": "true"},
-            json=render(message),
+            json=body,
             timeout=current_app.config["INTEGRATION_TIMEOUT_SECONDS"],
         )
     except requests.RequestException as e:

@@ -13,6 +13,15 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class Skipped(Exception):
+    """Nothing was sent, on purpose (a required field unknown, waiting for the transcript): the
+    delivery shows the reason to the admin; no retry."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class Refused(Exception):
     """A failure another try will not fix (revoked token, wrong channel, 4xx): show it to the admin.
 

@@ -11,7 +11,7 @@ from flask import current_app
 from app.availability.service import invalidate, replace_busy_blocks
 from app.crypto import decrypt, encrypt
 from app.extensions import db
-from app.integrations import oauth
+from app.integrations import oauth, store
 from app.integrations.errors import IntegrationError, Refused
 from app.models import BusyBlock, BusySync, CalendarConnection, User
 from app.models.base import utcnow
@@ -26,7 +26,10 @@ def connection_of(user_id) -> CalendarConnection | None:
 
 def connect(user: User, token: dict) -> CalendarConnection:
     """Store the tokens of a finished OAuth flow (encrypted), keeping a refresh token Google sent before."""
-    conn = connection_of(user.id) or CalendarConnection(organization_id=user.organization_id, user_id=user.id)
+    conn = connection_of(user.id)
+    if conn is None or conn.status != "connected":
+        store.record(user.organization_id, "integration.connected", "google_calendar", user.id)
+    conn = conn or CalendarConnection(organization_id=user.organization_id, user_id=user.id)
     _store_token(conn, token)
     conn.status, conn.last_error = "connected", None
     db.session.add(conn)
@@ -145,6 +148,7 @@ def sync(conn: CalendarConnection) -> int:
 def disconnect(conn: CalendarConnection) -> None:
     """Forget the tokens and the busy time that came from this calendar."""
     user_id, organization_id = conn.user_id, conn.organization_id
+    store.record(organization_id, "integration.disconnected", "google_calendar", user_id)
     _drop_blocks(user_id)
     db.session.delete(conn)
     db.session.commit()

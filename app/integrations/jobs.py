@@ -9,15 +9,17 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from rq import Retry, get_current_job
 from sqlalchemy.exc import IntegrityError
 
 from app.events import on_event
 from app.extensions import db
 from app.integrations import discord, google_calendar, lead_push, messages, slack, store
-from app.integrations.errors import IntegrationError, RateLimited, Refused
-from app.jobs import enqueue, queue
+from app.integrations.errors import IntegrationError, RateLimited, Refused, Skipped
+from app.jobs import enqueue, job_alive, queue
 from app.models import CalendarConnection, Event, Integration, IntegrationDelivery
+from app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 # 5xx and timeouts: five more tries over about 40 minutes
@@ -29,7 +31,12 @@ def _wants(row: Integration, event: Event) -> bool:
         return lead_push.wants(row, event.type)
     if event.type not in messages.NOTIFIED:
         return False
-    return slack.ready(row) if row.kind == "slack" else discord.ready(row)
+    if not (slack.ready(row) if row.kind == "slack" else discord.ready(row)):
+        return False
+    # the event type's default automation rule (Automations page) may be off or have conditions
+    from app.automations.service import alert_wanted
+
+    return alert_wanted(event, row.kind)
 
 
 @on_event
@@ -43,8 +50,35 @@ def integrations_for_event(event_id: str) -> int:
     )
     wanted = [row for row in rows if _wants(row, event)]
     for row in wanted:
-        enqueue(send_to_integration, str(row.id), event_id, retry=RETRY)
+        # the pending row first: it is what owes the send if Redis loses the job
+        _enqueue_send(_delivery(row, event))
     return len(wanted)
+
+
+def _send_job_id(delivery: IntegrationDelivery) -> str:
+    return f"integration-send-{delivery.id}"
+
+
+def _enqueue_send(delivery: IntegrationDelivery, delay: timedelta | None = None) -> None:
+    args = (send_to_integration, str(delivery.integration_id), str(delivery.event_id))
+    kwargs = {"retry": RETRY, "job_id": _send_job_id(delivery)}
+    if delay:
+        queue().enqueue_in(delay, *args, **kwargs)
+    else:
+        enqueue(*args, **kwargs)
+
+
+def resend_lost_integration_deliveries(limit: int = 500) -> int:
+    """The periodic pass (cron.py): a pending send untouched for a while whose job no longer exists
+    (Redis restarted empty, a worker killed) is enqueued again. Its delivery row makes it harmless."""
+    grace = timedelta(seconds=max(current_app.config["OWED_SWEEP_SECONDS"], 30))
+    pending = db.session.scalars(sa.select(IntegrationDelivery).where(
+        IntegrationDelivery.status == "pending", IntegrationDelivery.updated_at <= utcnow() - grace)
+        .order_by(IntegrationDelivery.updated_at).limit(limit)).all()
+    lost = [delivery for delivery in pending if not job_alive(_send_job_id(delivery))]
+    for delivery in lost:
+        _enqueue_send(delivery)
+    return len(lost)
 
 
 def _delivery(row: Integration, event: Event) -> IntegrationDelivery:
@@ -89,10 +123,11 @@ def send_to_integration(integration_id: str, event_id: str) -> str:
     except RateLimited as e:
         delivery.message = f"Rate limited: trying again in {e.retry_after:g} s"
         db.session.commit()
-        queue().enqueue_in(
-            timedelta(seconds=e.retry_after), send_to_integration, integration_id, event_id, retry=RETRY
-        )
+        _enqueue_send(delivery, timedelta(seconds=e.retry_after))
         return "rate limited"
+    except Skipped as e:
+        _finish(delivery, "skipped", None, e.message)
+        return "skipped"
     except Refused as e:
         _finish(delivery, "failed", e.status_code, e.message)
         store.remember_failure(row, e)
@@ -135,6 +170,8 @@ def sync_calendar(connection_id: str) -> int:
     try:
         return google_calendar.sync(conn)
     except Refused as e:
+        # a pass that changed nothing says nothing; a failure is logged (and shown on the rep's page)
+        log.warning("Google Calendar sync of connection %s failed: %s", connection_id, e.message)
         google_calendar.remember_failure(conn, e)
         return 0
 

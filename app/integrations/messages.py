@@ -10,7 +10,9 @@ from flask import current_app, url_for
 from app.extensions import db
 from app.models import Call, Event, User
 
-NOTIFIED = ("call.requested", "call.missed", "call.ended", "call.transcript_ready")
+NOTIFIED = ("call.requested", "call.missed", "call.ended", "call.transcript_ready",
+            "callback.requested", "callback.completed", "contact.disqualified")
+LEADS = ("callback.requested", "callback.completed", "contact.disqualified")  # no call needed
 
 
 @dataclass
@@ -112,10 +114,58 @@ def for_event(event: Event) -> Message | None:
         "call.missed": _missed,
         "call.ended": _ended,
         "call.transcript_ready": _transcript,
+        "callback.requested": _callback_requested,
+        "callback.completed": _callback_completed,
+        "contact.disqualified": _disqualified,
     }.get(event.type)
-    if builder is None or not call.get("id"):
+    if builder is None or (event.type not in LEADS and not call.get("id")):
         return None
     return builder(event, data, call)
+
+
+WINDOWS = {"asap": "as soon as possible", "today": "later today", "tomorrow": "tomorrow",
+           "this_week": "this week"}
+
+
+def _callback_link(callback: dict) -> tuple[str, str] | None:
+    if as_uuid(callback.get("id")) is None:
+        return None
+    return ("Open the callback", dashboard_url("callbacks.show", callback_id=callback["id"]))
+
+
+def _callback_requested(event, data, call) -> Message:
+    callback = data.get("callback") or {}
+    who = _who({"name": callback.get("name"), "email": callback.get("email")})
+    fields = [("Visitor", who)]
+    if callback.get("phone"):
+        fields.append(("Phone", callback["phone"]))
+    fields.append(("Call back", WINDOWS.get(callback.get("preferredWindow"), "as soon as possible")))
+    if callback.get("note"):
+        fields.append(("Note", callback["note"][:500]))
+    fields += answer_lines(data.get("qualificationAnswers"))
+    return Message(f"Callback requested by {who}", fields, _callback_link(callback), urgent=True,
+                   color=0xD97706)
+
+
+def _callback_completed(event, data, call) -> Message:
+    callback = data.get("callback") or {}
+    who = _who({"name": callback.get("name"), "email": callback.get("email")})
+    fields = [("Visitor", who)]
+    rep = _rep_name(event.organization_id, callback.get("claimedBy"))
+    if rep:
+        fields.append(("Rep", rep))
+    if callback.get("notes"):
+        fields.append(("Notes", callback["notes"][:500]))
+    return Message(f"Called back {who}", fields, _callback_link(callback), color=0x6B7280)
+
+
+def _disqualified(event, data, call) -> Message:
+    contact = data.get("contact") or {}
+    fields = [("Visitor", _who(contact))] + answer_lines(data.get("qualificationAnswers"))
+    link = None
+    if as_uuid(contact.get("identityId")):
+        link = ("View the contact", dashboard_url("contacts.show", contact_id=contact["identityId"]))
+    return Message(f"Disqualified lead: {_who(contact)}", fields, link, color=0x9CA3AF)
 
 
 def _incoming(event, data, call) -> Message:

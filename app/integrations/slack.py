@@ -130,3 +130,8 @@ def render(message: Message) -> dict:
 
 def send(row: Integration, message: Message) -> None:
     _call(row, "chat.postMessage", json={"channel": row.settings["channelId"], **render(message)})
+
+
+def post_text(row: Integration, channel_id: str, text: str) -> None:
+    """A plain message to any channel of the workspace (automation rules write their own text)."""
+    _call(row, "chat.postMessage", json={"channel": channel_id, "text": text, "unfurl_links": False})

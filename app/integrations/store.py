@@ -19,7 +19,10 @@ def integration_of(organization_id, kind: str) -> Integration | None:
 
 def save(organization_id, kind: str, settings: dict, secret: dict | str | None) -> Integration:
     """Create or replace the organization's integration of `kind`; a fresh connection works again."""
-    row = integration_of(organization_id, kind) or Integration(organization_id=organization_id, kind=kind)
+    row = integration_of(organization_id, kind)
+    if row is None or row.status != "connected":
+        record(organization_id, "integration.connected", kind)
+    row = row or Integration(organization_id=organization_id, kind=kind)
     row.settings = settings
     row.secret_encrypted = encrypt(json.dumps(secret)) if secret is not None else None
     row.status, row.last_error, row.last_error_at = "connected", None, None
@@ -57,5 +60,14 @@ def remember_success(row: Integration) -> None:
 
 
 def remove(row: Integration) -> None:
+    record(row.organization_id, "integration.disconnected", row.kind)
     db.session.delete(row)
     db.session.commit()
+
+
+def record(organization_id, type_: str, kind: str, user_id=None) -> None:
+    """integration.connected / integration.disconnected, in the caller's transaction."""
+    from app.events import record_event
+
+    record_event(organization_id, type_, {"integration": {
+        "kind": kind, "userId": str(user_id) if user_id else None, "detail": None}})

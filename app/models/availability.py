@@ -88,3 +88,17 @@ class BusySync(db.Model):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RepAvailabilityNotice(db.Model):
+    """What `rep.availability_changed` last said about a rep, and when to look again.
+
+    The toggle and presence (a dashboard opening or closing) mark a check due a few seconds
+    later; the check announces only a real change, so a page reload (socket closed, reopened)
+    says nothing. The due time is the owed work: cron re-enqueues checks whose job was lost.
+    """
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = org_fk()
+    announced: Mapped[bool | None]
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

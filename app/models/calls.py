@@ -19,7 +19,13 @@ MEDIA_TYPES = ("video", "audio")
 class Contact(db.Model):
     """One visitor identity per widget fingerprint, reused across their calls."""
 
-    __table_args__ = (sa.UniqueConstraint("organization_id", "fingerprint"),)
+    __table_args__ = (sa.UniqueConstraint("organization_id", "fingerprint"),
+                      sa.Index("ix_contact_org_updated", "organization_id", "updated_at", "id"),
+                      sa.Index("ix_contact_org_created", "organization_id", "created_at", "id"),
+                      sa.Index("ix_contact_org_seen", "organization_id", "last_seen_at", "id"),
+                      # PostgreSQL: a trigram index serves the search's LIKE '%word%' (pg_trgm)
+                      sa.Index("ix_contact_search_trgm", "search_text", postgresql_using="gin",
+                               postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"))
 
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
@@ -27,16 +33,25 @@ class Contact(db.Model):
     name: Mapped[str | None] = mapped_column(sa.String(120))
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # name, email and phone digits folded (case, accents) for search: kept by app.contacts.search
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # the envelope's contact.location shape, or None when no geo data is known
     location: Mapped[dict | None] = mapped_column(sa.JSON)
+    # the latest qualification answers and setAttributes values they gave (kept for disqualified
+    # visitors and callbacks too, whose leads are no longer thrown away)
+    answers: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = created_at()
+    # every change moves it: the API's `updated_since` and sync cursors read it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     calls: Mapped[list["Call"]] = relationship(back_populates="contact", order_by="Call.requested_at.desc()")
 
 
 class Call(db.Model):
-    __table_args__ = (sa.Index("ix_call_org_requested", "organization_id", "requested_at"),)
+    __table_args__ = (sa.Index("ix_call_org_requested", "organization_id", "requested_at", "id"),
+                      sa.Index("ix_call_org_updated", "organization_id", "updated_at", "id"))
 
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
@@ -58,6 +73,15 @@ class Call(db.Model):
     attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     page_url: Mapped[str | None] = mapped_column(sa.String(2000))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # owed work: while requested, nobody answered by then means missed (cron.py's pass ends it
+    # even when the prompt RQ job was lost with Redis)
+    ring_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # routing: the team it rang first (None: everyone); owed work: while requested, at overflow_at
+    # the overflow target rings too (overflow_team_id, None: everyone); overflowed_at once it did
+    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("team.id", ondelete="SET NULL"))
+    overflow_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    overflow_team_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("team.id", ondelete="SET NULL"))
+    overflowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -68,10 +92,15 @@ class Call(db.Model):
     # the site's recording policy when the call was requested, and the visitor's answer to it
     recording_policy: Mapped[str] = mapped_column(sa.String(10), default="off", server_default="off")
     recording_consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # every transition moves it (Core UPDATEs too: onupdate applies to them)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     site: Mapped[Site | None] = relationship()
     contact: Mapped[Contact | None] = relationship(back_populates="calls")
     accepted_by: Mapped[User | None] = relationship()
+    team = relationship("Team", foreign_keys=[team_id])
+    # the Calls list marks recorded calls (loaded with the page, not per row)
+    recording = relationship("Recording", uselist=False, viewonly=True)
 
     @property
     def is_open(self) -> bool:

@@ -16,6 +16,8 @@ class Event(db.Model):
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
     type: Mapped[str] = mapped_column(sa.String(64))
+    # the site it belongs to (a call's, a site's own), for endpoints that want some sites only
+    site_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     created_at: Mapped[datetime] = created_at()
     # `data` of the envelope, exactly as delivered (camelCase, nulls as documented)
     data: Mapped[dict] = mapped_column(sa.JSON)

@@ -17,6 +17,9 @@ AUDIO_TRACKS = ("visitor", "rep")
 
 
 class Recording(db.Model):
+    # the Recordings page: the organization's, newest first, a keyset page at a time
+    __table_args__ = (sa.Index("ix_recording_org_created", "organization_id", "created_at", "id"),)
+
     id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = org_fk()
     # one recording per call; it goes when its call goes
@@ -43,6 +46,7 @@ class Recording(db.Model):
     transcript_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    call = relationship("Call", viewonly=True)
     tracks: Mapped[list["RecordingTrack"]] = relationship(
         back_populates="recording", cascade="all, delete-orphan", order_by="RecordingTrack.kind"
     )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import created_at, org_fk, uuid_pk
+from app.models.base import UTCDateTime, created_at, org_fk, utcnow, uuid_pk
 
 
 def new_public_key() -> str:
@@ -23,3 +23,4 @@ class Site(db.Model):
     domain: Mapped[str] = mapped_column(sa.String(253))
     public_key: Mapped[str] = mapped_column(sa.String(40), unique=True, default=new_public_key)
     created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -9,7 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import UTCDateTime, created_at, org_fk, utcnow, uuid_pk
 
-API_SCOPES = ("webhooks:read", "webhooks:write", "events:read")
+# per resource, read and write; `recordings:read` covers transcripts and recording URLs
+API_SCOPES = ("webhooks:read", "webhooks:write", "events:read", "calls:read", "recordings:read",
+              "contacts:read", "contacts:write", "sites:read", "sites:write", "teammates:read",
+              "teammates:write", "availability:read", "availability:write", "callbacks:read",
+              "callbacks:write", "analytics:read")
 ENDPOINT_SOURCES = ("api", "dashboard", "zapier")
 # pending: owed (first try or a retry is due at next_attempt_at); the others are final
 DELIVERY_STATES = ("pending", "succeeded", "failed", "canceled")
@@ -25,6 +29,9 @@ class ApiKey(db.Model):
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     scopes: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # a personal token acts as this user (with their role) and goes when they are removed
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = created_at()
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,6 +47,8 @@ class WebhookEndpoint(db.Model):
     url: Mapped[str] = mapped_column(sa.String(2048))
     # event types to deliver; empty means every type
     events: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # site ids whose events to deliver; empty means every site (events of no site always go)
+    sites: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     source: Mapped[str] = mapped_column(sa.String(16), default="api", server_default="api")
     description: Mapped[str | None] = mapped_column(sa.String(200))
@@ -53,8 +62,13 @@ class WebhookEndpoint(db.Model):
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    def wants(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
+    def wants(self, event_type: str, site_id=None) -> bool:
+        return (not self.events or event_type in self.events) and wants_site(self.sites, site_id)
+
+
+def wants_site(sites: list | None, site_id) -> bool:
+    """An event of no site (a teammate joined) goes to every endpoint; a site's event to those wanting it."""
+    return not sites or site_id is None or str(site_id) in sites
 
 
 class WebhookDelivery(db.Model):
@@ -98,3 +112,24 @@ class WebhookAttempt(db.Model):
     duration_ms: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.String(500))
     response_body: Mapped[str | None] = mapped_column(sa.Text)  # the first 1 KB
+
+
+class IdempotencyRecord(db.Model):
+    """A POST/PATCH made with an `Idempotency-Key`: its answer is replayed for 24 h.
+
+    The row is inserted before the work (status_code None: in progress), so of two identical
+    requests arriving together only one does the work; the other waits for its answer.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("api_key_id", "key", name="uq_idempotency_key"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    api_key_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("api_key.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(500))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

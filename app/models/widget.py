@@ -5,6 +5,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import i18n
 from app.extensions import db
 from app.models.base import org_fk, uuid_pk
 from app.models.sites import Site
@@ -16,7 +17,7 @@ RECORDING_POLICIES = ("off", "notice", "consent")
 BADGE_POSITIONS = ("bottom-right", "bottom-left")
 QUESTION_TYPES = ("text", "number", "single_select", "multi_select")
 # what a disqualified visitor sees: a message, the calendar link, or the call anyway
-DISQUALIFIED_ACTIONS = ("message", "calendar", "call_anyway")
+DISQUALIFIED_ACTIONS = ("message", "calendar", "leave_details", "call_anyway")
 
 # Every step of the visitor's flow has its copy; admins edit these on Widget → Theme.
 DEFAULT_COPY = {
@@ -38,6 +39,9 @@ DEFAULT_COPY = {
     "missed": "Sorry, nobody could pick up. Book a time instead?",
     "disqualified": "Thanks! Based on your answers, a live call isn't the best fit. We'll be in touch.",
     "calendar": "Book a time",
+    "leaveDetails": "Leave your details and we will call you back.",
+    "rateLimited": "You asked for several calls in a short time. Leave your details for a callback.",
+    "callbackThanks": "Thanks! We have your details and will call you back.",
     "recordingNotice": "This call will be recorded.",
     "recordingConsent": "I agree to this call being recorded.",
 }
@@ -66,6 +70,9 @@ class WidgetSettings(db.Model):
     recording_policy: Mapped[str] = mapped_column(sa.String(10), default="off", server_default="off")
     # other hostnames the widget may run on (e.g. www.), matched exactly like the site's domain
     domain_aliases: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # the widget's language (a catalogue code in app/i18n), and whether it follows the visitor's browser
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    follow_browser_language: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     site: Mapped[Site] = relationship(
         backref=sa.orm.backref("widget_settings", uselist=False, cascade="all, delete-orphan")
@@ -91,8 +98,20 @@ class WidgetTheme(db.Model):
         backref=sa.orm.backref("widget_theme", uselist=False, cascade="all, delete-orphan")
     )
 
-    def copy_with_defaults(self) -> dict:
-        return {**DEFAULT_COPY, **{k: v for k, v in (self.copy or {}).items() if k in DEFAULT_COPY and v}}
+    def overrides(self) -> dict[str, dict]:
+        """The admin's copy per language: {code: {key: text}}. Rows saved before the widget had
+        languages hold one flat {key: text}: that was English."""
+        copy = self.copy or {}
+        if any(isinstance(v, str) for v in copy.values()):
+            return {"en": {k: v for k, v in copy.items() if isinstance(v, str)}}
+        return {code: dict(v) for code, v in copy.items() if isinstance(v, dict)}
+
+    def copy_with_defaults(self, language: str = "en") -> dict:
+        """Every copy key in `language`: the admin's text where they wrote one, else the catalogue's."""
+        strings = i18n.catalogue(language)
+        base = {k: strings.get(k, v) for k, v in DEFAULT_COPY.items()}
+        own = self.overrides().get(language, {})
+        return {**base, **{k: v for k, v in own.items() if k in DEFAULT_COPY and v}}
 
 
 class QualificationFlow(db.Model):
@@ -147,6 +166,32 @@ class QualificationOption(db.Model):
     disqualifies: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     question: Mapped[QualificationQuestion] = relationship(back_populates="options")
+
+
+def _unsaved(model, site: Site):
+    """A `model` row for `site` filled with its column defaults and kept out of the session: pages
+    show what a site nobody configured gets without writing it (the first save creates the row)."""
+    row = model(organization_id=site.organization_id, site_id=site.id)
+    for column in model.__table__.columns:
+        if column.default is not None and not column.primary_key and getattr(row, column.key) is None:
+            arg = column.default.arg
+            setattr(row, column.key, arg(None) if column.default.is_callable else arg)
+    return row
+
+
+def current_settings(site: Site) -> WidgetSettings:
+    """The site's saved settings, else the defaults (unsaved)."""
+    return site.widget_settings or _unsaved(WidgetSettings, site)
+
+
+def current_theme(site: Site) -> WidgetTheme:
+    """The site's saved theme, else the default one (unsaved)."""
+    return site.widget_theme or _unsaved(WidgetTheme, site)
+
+
+def current_flow(site: Site) -> QualificationFlow:
+    """The site's saved qualification flow, else an empty one (unsaved)."""
+    return site.qualification_flow or _unsaved(QualificationFlow, site)
 
 
 def settings_for(site: Site) -> WidgetSettings:

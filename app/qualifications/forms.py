@@ -1,27 +1,34 @@
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField
+import re
+
+from wtforms import BooleanField, FieldList, FormField, SelectField, StringField
 from wtforms.fields import FloatField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.forms import Form, SubForm
 
 TYPE_CHOICES = [("text", "Text"), ("number", "Number"), ("single_select", "Single select"),
                 ("multi_select", "Multi select")]
 ACTION_CHOICES = [("message", "Show the disqualified message"),
                   ("calendar", "Show the calendar link (Widget Settings)"),
+                  ("leave_details", "Ask them to leave their details for a callback"),
                   ("call_anyway", "Let them call anyway")]
 BLANK_OPTION_ROWS = 2
+MAX_OPTIONS = 50
+REMOVE_OPTION = re.compile(r"remove-option-(\d+)")
 
 
-class OptionForm(Form):
+class OptionForm(SubForm):
     label = StringField("Label", validators=[Length(max=120, message="Under 120 characters.")])
     value = StringField("Value", validators=[Length(max=120, message="Under 120 characters.")])
     disqualifies = BooleanField("Disqualifies")
 
 
-class FlowForm(FlaskForm):
+class FlowForm(Form):
     disqualified_action = SelectField("When a visitor is disqualified", choices=ACTION_CHOICES)
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
+    focus_option = None
     label = StringField("Question", validators=[
         DataRequired("Write the question."), Length(max=200, message="Keep it under 200 characters.")])
     type = SelectField("Answer type", choices=TYPE_CHOICES)
@@ -41,6 +48,8 @@ class QuestionForm(FlaskForm):
         rows = self.filled_options()
         if len(rows) < 2:
             raise ValidationError("Give at least two options to choose from.")
+        if len(rows) > MAX_OPTIONS:
+            raise ValidationError(f"Keep it to {MAX_OPTIONS} options at the most.")
         values = [value for _, value, _ in rows]
         if len(set(values)) != len(values):
             raise ValidationError("Two options have the same value: each needs its own.")
@@ -64,6 +73,27 @@ class QuestionForm(FlaskForm):
             self.options.append_entry({"label": option.label, "value": option.value,
                                        "disqualifies": option.disqualifies})
         self.pad()
+
+    @property
+    def dom_id(self) -> str:
+        return self._prefix + "form"
+
+    def edit_options(self, op: str) -> bool:
+        """The option rows' own buttons, which change the form without saving it (and work without
+        JavaScript): "add-option" adds a blank row, "remove-option-N" drops row N. False for a save.
+        `focus_option` is the row to put the cursor in when the form is shown again."""
+        entries = self.options.entries
+        removed = REMOVE_OPTION.fullmatch(op)
+        if op == "add-option":
+            if len(entries) < MAX_OPTIONS:
+                self.options.append_entry()
+            self.focus_option = len(entries) - 1
+        elif removed:
+            index = int(removed[1])
+            if index < len(entries):
+                del entries[index]
+            self.focus_option = min(index, len(entries) - 1)
+        return op == "add-option" or removed is not None
 
     def pad(self) -> None:
         """Blank rows to add options without any script."""

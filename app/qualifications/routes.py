@@ -1,16 +1,13 @@
 import uuid
 
-from flask import abort, flash, jsonify, request
+from flask import abort, jsonify, request
 
-from app.extensions import db
 from app.htmx import render
-from app.models.widget import QualificationQuestion, flow_for
+from app.models.widget import QualificationQuestion, current_flow, flow_for
 from app.qualifications import bp, service
 from app.qualifications.forms import FlowForm, QuestionForm
 from app.tenancy import admin_required, org_get_or_404
-from app.widget.admin import pick_site
-from app.widget.service import invalidate
-from app.widget_settings.routes import preview_config
+from app.widget.admin import draft_preview, pick_site, preview_config, save, saved
 
 PAGE, PARTIAL = "qualifications/index.html", "qualifications/_flow.html"
 
@@ -18,9 +15,7 @@ PAGE, PARTIAL = "qualifications/index.html", "qualifications/_flow.html"
 def _question_form(question=None, formdata=None) -> QuestionForm:
     prefix = f"q-{question.id}" if question else "new"
     if formdata is not None:
-        form = QuestionForm(prefix=prefix)
-        form.pad()
-        return form
+        return QuestionForm(prefix=prefix)  # the rows as sent, blank ones too
     form = QuestionForm(prefix=prefix, formdata=None)
     if question:
         form.load(question)
@@ -30,26 +25,36 @@ def _question_form(question=None, formdata=None) -> QuestionForm:
     return form
 
 
-def _page(site, status=200, flow_form=None, failed=None):
-    """The flow editor; `failed` is the one question form (id or "new") to show with its errors."""
+def _page(site, status=200, failed=None):
+    """The flow editor; `failed` holds the one form refused ("flow", "new" or a question's id)."""
     site, sites = pick_site(site.id)
-    flow = flow_for(site)
+    flow = current_flow(site)
     failed = failed or {}
     forms = {q.id: failed.get(q.id) or _question_form(q) for q in flow.questions}
+    flow_form = failed.get("flow")
     if flow_form is None:
         flow_form = FlowForm(formdata=None)
         flow_form.disqualified_action.data = flow.disqualified_action
-    response = render(PAGE, PARTIAL, status=status, site=site, sites=sites, flow=flow, forms=forms,
-                      flow_form=flow_form, new_form=failed.get("new") or _question_form())
-    db.session.commit()
-    return response
+    return render(PAGE, PARTIAL, status=status, site=site, sites=sites, flow=flow, forms=forms,
+                  flow_form=flow_form, new_form=failed.get("new") or _question_form())
+
+
+def _save(site, key, form, apply, message):
+    """Save one of the page's forms; refused, the page shows that form (`key`) with its errors."""
+    return save(site, form, apply, message,
+                lambda status: _page(site, status, {key: form} if status == 422 else None))
+
+
+def _save_question(site, key, form, apply, message):
+    """A question form: its Add option / Remove buttons show it again with a row more or less
+    (nothing saved yet); any other submit saves it."""
+    if form.edit_options(request.form.get("op", "save")):
+        return _page(site, 200, {key: form})
+    return _save(site, key, form, apply, message)
 
 
 def _saved(site, message):
-    db.session.commit()
-    invalidate(site)
-    flash(message)
-    return _page(site)
+    return saved(site, message, lambda status: _page(site, status))
 
 
 @bp.get("/widget/qualifications")
@@ -68,10 +73,11 @@ def update_flow(site_id: uuid.UUID):
     """Choose what disqualified visitors get."""
     site, _ = pick_site(site_id)
     form = FlowForm()
-    if not form.validate_on_submit():
-        return _page(site, 422, flow_form=form)
-    flow_for(site).disqualified_action = form.disqualified_action.data
-    return _saved(site, "Saved what disqualified visitors see.")
+
+    def apply():
+        flow_for(site).disqualified_action = form.disqualified_action.data
+
+    return _save(site, "flow", form, apply, "Saved what disqualified visitors see.")
 
 
 @bp.post("/widget/qualifications/<uuid:site_id>/questions")
@@ -80,10 +86,8 @@ def create_question(site_id: uuid.UUID):
     """Add a question at the end of the flow."""
     site, _ = pick_site(site_id)
     form = _question_form(formdata=request.form)
-    if not form.validate_on_submit():
-        return _page(site, 422, failed={"new": form})
-    service.save_question(flow_for(site), None, form)
-    return _saved(site, "Question added.")
+    return _save_question(site, "new", form, lambda: service.save_question(flow_for(site), None, form),
+                          "Question added.")
 
 
 @bp.post("/widget/qualifications/questions/<uuid:question_id>")
@@ -91,12 +95,9 @@ def create_question(site_id: uuid.UUID):
 def update_question(question_id: uuid.UUID):
     """Save a question's text, type, rules and options."""
     question = org_get_or_404(QualificationQuestion, question_id)
-    site = question.flow.site
     form = _question_form(question, formdata=request.form)
-    if not form.validate_on_submit():
-        return _page(site, 422, failed={question.id: form})
-    service.save_question(question.flow, question, form)
-    return _saved(site, "Question saved.")
+    return _save_question(question.flow.site, question.id, form,
+                          lambda: service.save_question(question.flow, question, form), "Question saved.")
 
 
 @bp.post("/widget/qualifications/questions/<uuid:question_id>/move")
@@ -123,9 +124,7 @@ def delete_question(question_id: uuid.UUID):
 def preview(site_id: uuid.UUID):
     """The saved flow as the widget gets it, with which options disqualify, for the live preview."""
     site, _ = pick_site(site_id)
-    config = preview_config(site)
-    db.session.commit()
-    return jsonify(config)
+    return jsonify(preview_config(site))
 
 
 @bp.post("/widget/qualifications/<uuid:site_id>/preview")
@@ -138,15 +137,16 @@ def preview_draft(site_id: uuid.UUID):
     if draft_id != "new":
         question = org_get_or_404(QualificationQuestion, _uuid_or_404(draft_id))
     form = _question_form(question, formdata=request.form)
-    if not form.validate():
-        return jsonify({"errors": form.errors}), 422
-    config = preview_config(site)
-    db.session.commit()
-    questions = config["flow"]["questions"]
-    draft = service.draft_json(form, draft_id, question.position if question else len(questions) + 1)
-    index = next((i for i, q in enumerate(questions) if q["id"] == draft_id), len(questions))
-    questions[index:index + 1] = [draft]
-    return jsonify({**config, "previewQuestion": index})
+
+    def config():
+        config = preview_config(site)
+        questions = config["flow"]["questions"]
+        draft = service.draft_json(form, draft_id, question.position if question else len(questions) + 1)
+        index = next((i for i, q in enumerate(questions) if q["id"] == draft_id), len(questions))
+        questions[index:index + 1] = [draft]
+        return {**config, "previewQuestion": index}
+
+    return draft_preview(form, config)
 
 
 def _uuid_or_404(text: str) -> uuid.UUID:

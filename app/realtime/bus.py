@@ -13,23 +13,36 @@ import time
 import redis
 from flask import current_app
 
-from app.redis_store import get_redis
+from app.redis_store import get_redis, unless_redis_down
 
 PREFIX = "rt:"
 log = logging.getLogger(__name__)
 
 
 def publish(channel: str, message: dict) -> None:
-    get_redis().publish(PREFIX + channel, json.dumps(message))
+    """Send a notice to whoever listens on `channel`. A notice is never the record (the database
+    is): with Redis unreachable it is skipped with a log line, and the change it announces stands."""
+    with unless_redis_down(f"realtime notice {message.get('type')}"):
+        get_redis().publish(PREFIX + channel, json.dumps(message))
+
+
+FAN_OUT = "many"  # one published message for many channels: {"to": [channels], "data": message}
 
 
 def publish_many(channels, message: dict) -> None:
-    """The same message to many channels in one round trip (the ring to every rep)."""
-    data = json.dumps(message)
-    pipe = get_redis().pipeline(transaction=False)
-    for channel in channels:
-        pipe.publish(PREFIX + channel, data)
-    pipe.execute()
+    """The same message to many channels as one publish (the ring to every rep): each process's
+    listener gets it once and hands it to its own sockets among them, instead of Redis copying
+    it once per channel to every process."""
+    with unless_redis_down(f"realtime notice {message.get('type')}"):
+        get_redis().publish(*envelope(channels, message))
+
+
+def envelope(channels, message: dict) -> tuple[str, str]:
+    """The Redis channel and data that publish_many sends (for a caller's own pipeline)."""
+    channels = list(channels)
+    if len(channels) == 1:
+        return PREFIX + channels[0], json.dumps(message)
+    return PREFIX + FAN_OUT, json.dumps({"to": channels, "data": json.dumps(message)})
 
 
 class Hub:
@@ -84,10 +97,24 @@ class Hub:
                 self._dispatch(message["channel"].decode()[len(PREFIX):], message["data"].decode())
 
     def _dispatch(self, channel: str, data: str) -> None:
+        if channel == FAN_OUT:
+            fan = json.loads(data)
+            channels, data = fan["to"], fan["data"]
+        else:
+            channels = (channel,)
         with self.lock:
-            connections = list(self.subscribers.get(channel, ()))
+            connections = [c for ch in channels for c in self.subscribers.get(ch, ())]
         for connection in connections:
             connection.deliver(data)
+
+
+    def close_all(self, code: int, reason: str) -> int:
+        """Close every local socket (a node shutting down): each one's own loop then ends."""
+        with self.lock:
+            connections = {c for conns in self.subscribers.values() for c in conns}
+        for connection in connections:
+            connection.close(code, reason)
+        return len(connections)
 
 
 _hubs: dict[str, Hub] = {}
@@ -101,3 +128,10 @@ def hub() -> Hub:
         if url not in _hubs:
             _hubs[url] = Hub(url)
         return _hubs[url]
+
+
+def close_all_local(code: int, reason: str) -> int:
+    """Close every socket of this process, whatever Redis its app uses."""
+    with _hubs_lock:
+        hubs = list(_hubs.values())
+    return sum(h.close_all(code, reason) for h in hubs)

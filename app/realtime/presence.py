@@ -86,3 +86,22 @@ def which_online(user_ids) -> set:
 def online_user_ids(organization_id) -> set[uuid.UUID]:
     members = get_redis().zrangebyscore(_org_key(organization_id), time.time(), "+inf")
     return {uuid.UUID(m.decode()) for m in members}
+
+
+# Members of an organization's set whose latest expiry has passed: their dashboards faded out
+# without closing (a crashed process). Taken out atomically, so one sweep reports each once.
+_FADED = """
+local faded = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #faded > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
+return faded
+"""
+
+
+def take_faded() -> dict:
+    """organization id -> ids of reps who went offline by fading out since the last sweep."""
+    redis, now, faded = get_redis(), time.time(), {}
+    for key in redis.scan_iter(match=_org_key("*"), count=1000):
+        members = redis.eval(_FADED, 1, key, now)
+        if members:
+            faded[key.decode().rsplit(":", 1)[1]] = [m.decode() for m in members]
+    return faded

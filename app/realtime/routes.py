@@ -1,5 +1,6 @@
 """The two websockets. A websocket route cannot redirect: it checks who is calling and closes."""
 
+import functools
 import json
 import logging
 import threading
@@ -7,15 +8,17 @@ import time
 import uuid
 from urllib.parse import urlparse
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from app.availability import service as availability
-from app.calls import service
+from app.availability.announce import note_change
+from app.calls import connection, service
 from app.calls.tokens import load_call_token
 from app.extensions import db, sock
-from app.realtime import bp, bus, presence
+from app.ops import metrics
+from app.realtime import bp, bus, presence, reader
 from app.recordings.service import is_recording
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,10 @@ class Connection:
         self.lock = threading.Lock()
 
     def deliver(self, text: str) -> None:
+        """A message from the hub (another process or this one published it)."""
+        self._send(text)
+
+    def _send(self, text: str) -> None:
         with self.lock:
             try:
                 self.ws.send(text)
@@ -37,7 +44,44 @@ class Connection:
                 pass  # the socket's own loop notices the close and cleans up
 
     def send_json(self, message: dict) -> None:
-        self.deliver(json.dumps(message))
+        self._send(json.dumps(message))
+
+    def close(self, code: int, reason: str) -> None:
+        """From another thread (a node draining): close, and wake the socket's loop at once."""
+        with self.lock:
+            try:
+                self.ws.close(code, reason)
+            except (ConnectionClosed, OSError):
+                pass
+        event = getattr(self.ws, "event", None)
+        if event is not None:
+            event.set()
+
+
+class RepConnection(Connection):
+    """A dashboard's socket: a ring arriving here is where the ring latency ends."""
+
+    def deliver(self, text: str) -> None:
+        super().deliver(text)
+        if text.startswith('{"type": "ring"'):
+            try:
+                metrics.observe_ring(json.loads(text)["call"]["requestedAt"])
+            except (ValueError, KeyError, TypeError):
+                pass
+
+
+@bp.before_request
+def websocket_only():
+    """A plain HTTP request here (a probe, a stray link) is answered 400 before any handshake."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        abort(400, "This is a websocket endpoint: connect with a websocket client.")
+
+
+@bp.before_request
+def without_compression():
+    """Decline the permessage-deflate a browser offers: each socket's zlib state costs far more
+    memory (~170 KiB, see bench/sockets.py) than deflate saves on messages of a few hundred bytes."""
+    request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
 def _same_origin() -> bool:
@@ -45,7 +89,8 @@ def _same_origin() -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser
-    allowed = {request.host, urlparse(current_app.config["BASE_URL"]).netloc}
+    # an empty netloc ("null" from sandboxed frames and file pages, or BASE_URL unset) matches nothing
+    allowed = {request.host, urlparse(current_app.config["BASE_URL"]).netloc} - {""}
     return urlparse(origin).netloc in allowed
 
 
@@ -71,7 +116,62 @@ def _serve(ws, conn: Connection, on_heartbeat, on_message=None) -> None:
             on_message(message)
 
 
+class SocketSlots:
+    """How many websockets this process holds (each holds a thread of gunicorn's gthread pool).
+
+    Past WEBSOCKET_LIMIT a new socket is closed at once with 1013 ("try again later": the
+    browser's reconnect backs off, a load balancer can send it elsewhere), so the threads left keep
+    answering plain HTTP instead of every request queueing behind idle sockets."""
+
+    def __init__(self, limit: int):
+        self.limit, self.open = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+def _slots() -> SocketSlots:
+    slots = current_app.extensions.get("socket_slots")
+    if slots is None:
+        with _creating:
+            slots = current_app.extensions.setdefault(
+                "socket_slots", SocketSlots(current_app.config["WEBSOCKET_LIMIT"]))
+    return slots
+
+
+_creating = threading.Lock()
+
+
+def bounded(handler):
+    """A socket handler that runs only while this process has a slot for it (else 1013)."""
+
+    @functools.wraps(handler)
+    def within_limit(ws):
+        slots = _slots()
+        if not slots.take():
+            reader.forget(ws)
+            ws.close(1013, "This server is full: try again in a moment.")
+            return None
+        try:
+            return handler(ws)
+        finally:
+            reader.forget(ws)
+            slots.give_back()
+
+    return within_limit
+
+
 @sock.route("/realtime/rep", bp=bp)
+@bounded
 def rep_socket(ws):
     """A dashboard tab: the rep's presence, and where the ring and its updates arrive."""
     if not current_user.is_authenticated:
@@ -82,44 +182,57 @@ def rep_socket(ws):
         return
     user_id, org_id, socket_id = current_user.id, current_user.organization_id, uuid.uuid4().hex
     db.session.remove()  # an idle socket holds no database connection: release it before any wait
-    conn, channel = Connection(ws), f"user:{user_id}"
+    conn, channel = RepConnection(ws), f"user:{user_id}"
     # listen before becoming eligible, so no ring is published into the void
     bus.hub().subscribe(channel, conn)
-    _presence_changed(org_id, presence.touch(user_id, org_id, socket_id))
+    metrics.REP_SOCKETS.inc()
+    _presence_changed(org_id, presence.touch(user_id, org_id, socket_id), user_id)
     try:
         conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
         for ring in service.pending_rings(user_id):
             conn.send_json(ring)
         db.session.remove()
-        _serve(ws, conn, lambda: _presence_changed(org_id, presence.touch(user_id, org_id, socket_id)))
+        _serve(ws, conn,
+               lambda: _presence_changed(org_id, presence.touch(user_id, org_id, socket_id), user_id))
     finally:
+        metrics.REP_SOCKETS.dec()
         bus.hub().unsubscribe(channel, conn)
-        _presence_changed(org_id, presence.leave(user_id, org_id, socket_id))
+        _presence_changed(org_id, presence.leave(user_id, org_id, socket_id), user_id)
 
 
-def _presence_changed(org_id, changed: bool) -> None:
+def _presence_changed(org_id, changed: bool, user_id=None) -> None:
     """A rep came online or went offline: whether anyone can take a call may have changed with it."""
     if changed:
         availability.invalidate(org_id)
+        if user_id is not None:
+            note_change(user_id, org_id)  # rep.availability_changed, debounced
+            db.session.remove()
 
 
 @sock.route("/realtime/call", bp=bp)
+@bounded
 def call_socket(ws):
     """One side of one call: WebRTC offer/answer/ICE relayed to the other side, and hang-up."""
     claims = load_call_token(request.args.get("token"))
     call_id = service.as_uuid(claims["c"]) if claims else None
-    status = service.current_status(call_id) if call_id else None
-    if status is None:
+    if call_id is None:
         ws.close(4401, "This call link is not valid any more.")
         return
     side = claims["s"]
     other = "rep" if side == "visitor" else "visitor"
     conn, channel, socket_id = Connection(ws), f"call:{call_id}:{side}", uuid.uuid4().hex
+    # listen first, then read the status: a change committed in between is either in the status
+    # read or in a notice this socket hears, never in neither (an accept was lost that way)
     bus.hub().subscribe(channel, conn)
+    status = service.current_status(call_id)
+    if status is None:
+        bus.hub().unsubscribe(channel, conn)
+        ws.close(4401, "This call link is not valid any more.")
+        return
+    metrics.CALL_SOCKETS.inc()
     try:
         # a visitor who reconnects mid-call sees the recording indicator again
-        recording = status == "accepted" and is_recording(call_id)
-        conn.send_json({"type": "state", "status": status, "recording": recording})
+        conn.send_json(_state(call_id, status))
         if status not in ("requested", "accepted"):
             return
         service.side_joined(call_id, side, socket_id)
@@ -127,9 +240,10 @@ def call_socket(ws):
         bus.publish(f"call:{call_id}:{other}", {"type": "peer-joined", "side": side})
         if service.side_present(call_id, other):
             conn.send_json({"type": "peer-joined", "side": other})
-        _serve(ws, conn, lambda: service.side_joined(call_id, side, socket_id),
+        _serve(ws, conn, _call_heartbeat(call_id, side, socket_id, conn, status),
                lambda message: _relay(call_id, side, other, message))
     finally:
+        metrics.CALL_SOCKETS.dec()
         bus.hub().unsubscribe(channel, conn)
         if status in ("requested", "accepted"):
             service.side_left(call_id, side, socket_id)
@@ -137,8 +251,38 @@ def call_socket(ws):
         db.session.remove()
 
 
+def _call_heartbeat(call_id, side: str, socket_id: str, conn, status: str):
+    """Each heartbeat: this side is still here, and the status the database holds is the one this
+    side was told. A notice is lost when Redis restarts between publish and delivery: an accept or
+    an end missed that way reaches the side at its next heartbeat instead of never."""
+    told = {"status": status}
+
+    def beat():
+        service.side_joined(call_id, side, socket_id)
+        now = service.current_status(call_id)
+        db.session.remove()
+        if now is not None and now != told["status"]:
+            told["status"] = now
+            conn.send_json(_state(call_id, now))
+    return beat
+
+
+def _state(call_id, status: str) -> dict:
+    """The call as the database has it: a side that reconnects (or missed a notice) catches up,
+    with the recording indicator and who answered."""
+    message = {"type": "state", "status": status, "recording": False}
+    if status == "accepted":
+        message["recording"] = is_recording(call_id)
+        message["rep"] = {"name": service.accepted_rep_name(call_id)}
+    db.session.remove()
+    return message
+
+
 def _relay(call_id, side: str, other: str, message: dict) -> None:
-    if message.get("type") == "signal" and isinstance(message.get("data"), dict):
+    if message.get("type") == "report":
+        connection.record_report(call_id, side, message)
+        db.session.remove()
+    elif message.get("type") == "signal" and isinstance(message.get("data"), dict):
         bus.publish(f"call:{call_id}:{other}", {"type": "signal", "data": message["data"]})
     elif message.get("type") == "hangup":
         service.hang_up(call_id, side)

@@ -3,6 +3,7 @@
 from flask import Response, abort, current_app, jsonify, request
 
 from app.extensions import db
+from app.inbound import body_limit
 from app.models.recordings import Recording
 from app.recordings import public_bp as bp
 from app.recordings.service import (
@@ -56,6 +57,7 @@ def start(call_id):
 
 
 @bp.post("/calls/<call_id>/tracks/<kind>/chunks/<int:seq>")
+@body_limit("RECORDING_CHUNK_MAX_BYTES")
 def chunk(call_id, kind, seq):
     """Store one chunk of a track; a retried chunk answers 200 and changes nothing."""
     recording = _authorised_recording(call_id)

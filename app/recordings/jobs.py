@@ -13,11 +13,20 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
+from app.jobs import job_alive
 from app.models.base import utcnow
+from app.models.calls import Call
 from app.models.recordings import AUDIO_TRACKS, Recording
 from app.recordings import media, transcribe
 from app.recordings.events import record_recording_ready, record_transcript_ready
-from app.recordings.service import chunk_keys, enqueue_transcription
+from app.recordings.service import (
+    assembly_job_id,
+    chunk_keys,
+    enqueue_assembly,
+    enqueue_transcription,
+    finish_call_recording,
+    transcription_job_id,
+)
 from app.recordings.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -173,6 +182,35 @@ def finish_call_recording_job(call_id: str, organization_id: str) -> None:
 
     db.session.expire_all()  # the worker's session may remember the recording as it was
     finish_call_recording(call_id, organization_id)
+
+
+def finish_overdue_recordings() -> dict:
+    """The periodic pass (cron.py): recording work whose RQ job was lost (Redis restarted empty,
+    a worker killed) is started again from the rows.
+
+    A recording still open RECORDING_FINISH_GRACE_SECONDS after its call ended is finished; one
+    assembling, or waiting for its transcript, whose job no longer exists is enqueued again.
+    """
+    config = current_app.config
+    now, grace = utcnow(), timedelta(seconds=config["OWED_SWEEP_SECONDS"])
+    finish_by = now - timedelta(seconds=max(config["RECORDING_FINISH_GRACE_SECONDS"], 0)) - grace
+    open_ = db.session.execute(sa.select(Recording.call_id, Recording.organization_id).join(
+        Call, Call.id == Recording.call_id).where(
+        Recording.status == "recording", Call.ended_at.is_not(None), Call.ended_at <= finish_by)).all()
+    for call_id, organization_id in open_:
+        finish_call_recording(call_id, organization_id)
+    assembling = db.session.scalars(sa.select(Recording.id).where(
+        Recording.status == "assembling", Recording.completed_at <= now - grace)).all()
+    lost = [i for i in assembling if not job_alive(assembly_job_id(i))]
+    for recording_id in lost:
+        enqueue_assembly(recording_id)
+    waiting = db.session.scalars(sa.select(Recording.id).where(
+        Recording.status == "ready", Recording.transcript_status.in_(("pending", "running")),
+        Recording.ready_at <= now - grace)).all()
+    untranscribed = [i for i in waiting if not job_alive(transcription_job_id(i))]
+    for recording_id in untranscribed:
+        enqueue_transcription(recording_id)
+    return {"finished": len(open_), "assemblies": len(lost), "transcriptions": len(untranscribed)}
 
 
 def purge_expired_recordings() -> int:

@@ -1,17 +1,33 @@
 """The call page's recording: the player, the transcript beside it, progress and Retry."""
 
-from flask import abort, url_for
+import sqlalchemy as sa
+from flask import abort, request, url_for
 from flask_login import login_required
 
 from app.extensions import db
 from app.htmx import is_htmx, redirect_to, render
+from app.models import Call
 from app.models.recordings import Recording
+from app.pager import newest_first
 from app.recordings import bp
 from app.recordings.service import retry as retry_recording
 from app.recordings.tokens import media_url
 from app.tenancy import org_get_or_404, org_select
 
 PLAYER_URL_TTL = 3600  # the page's player: long enough to listen to a long call
+PER_PAGE = 25
+
+
+@bp.get("/recordings")
+@login_required
+def index():
+    """The organization's recordings, newest first, a keyset page at a time (as Calls)."""
+    # each row's call, its contact and rep in the same query: no statement per row
+    query = org_select(Recording).options(
+        sa.orm.joinedload(Recording.call).joinedload(Call.contact),
+        sa.orm.joinedload(Recording.call).joinedload(Call.accepted_by))
+    page = newest_first(query, Recording.created_at, Recording.id, request.args, PER_PAGE)
+    return render("recordings/index.html", "recordings/_list.html", recordings=page)
 
 
 def _context(recording: Recording) -> dict:

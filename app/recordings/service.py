@@ -209,16 +209,26 @@ def announce(call_id, state: str) -> None:
     bus.publish(f"call:{call_id}:visitor", {"type": "recording", "state": state})
 
 
+def assembly_job_id(recording_id) -> str:
+    # one job id per recording and step: the owed-work pass can tell whether its job still exists
+    return f"assemble-recording-{recording_id}"
+
+
+def transcription_job_id(recording_id) -> str:
+    return f"transcribe-recording-{recording_id}"
+
+
 def enqueue_assembly(recording_id) -> None:
     from app.recordings.jobs import assemble_recording
 
-    enqueue(assemble_recording, str(recording_id), job_timeout=1800)
+    enqueue(assemble_recording, str(recording_id), job_timeout=1800, job_id=assembly_job_id(recording_id))
 
 
 def enqueue_transcription(recording_id) -> None:
     from app.recordings.jobs import transcribe_recording
 
-    enqueue(transcribe_recording, str(recording_id), job_timeout=3600)
+    enqueue(transcribe_recording, str(recording_id), job_timeout=3600,
+            job_id=transcription_job_id(recording_id))
 
 
 def retry(recording: Recording) -> Recording:

@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from app.forms import Form
 
-class SiteForm(FlaskForm):
+
+class SiteForm(Form):
     domain = StringField(
         "Website domain", validators=[DataRequired("Enter your website's domain."), Length(max=300)]
     )

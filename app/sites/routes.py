@@ -1,14 +1,15 @@
 import uuid
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
 from app.htmx import redirect_to, render
 from app.models import Site
-from app.sites import bp
+from app.models.widget import current_settings, settings_for
+from app.sites import bp, seen
 from app.sites.forms import SiteForm
-from app.sites.service import DuplicateSite, InvalidDomain, create_site
+from app.sites.service import DuplicateSite, InvalidDomain, create_site, delete_site, normalize_domain
 from app.tenancy import admin_required, org_get_or_404, org_list
 
 
@@ -46,14 +47,39 @@ def create():
 def show(site_id: uuid.UUID):
     """A site's public key and its two install snippets."""
     site = org_get_or_404(Site, site_id)
-    return render("sites/show.html", "sites/_snippets.html", site=site, base_url=public_base_url())
+    listed = [site.domain, *(current_settings(site).domain_aliases or [])]
+    return render("sites/show.html", "sites/_snippets.html", site=site, base_url=public_base_url(),
+                  unregistered=seen.recent(site.id, listed))
+
+
+@bp.post("/sites/<uuid:site_id>/domains")
+@admin_required
+def add_domain(site_id: uuid.UUID):
+    """One click from "we saw your widget load on 127.0.0.1": that host becomes one of the site's
+    other domains (Widget Settings lists them), and the badge shows there on the next load."""
+    from app.widget.service import invalidate
+    from app.widget_settings.forms import parse_aliases
+
+    site = org_get_or_404(Site, site_id)
+    settings = settings_for(site)
+    try:
+        host = normalize_domain(request.form.get("domain", ""))
+        aliases = [*(settings.domain_aliases or []), host]
+        settings.domain_aliases = parse_aliases("\n".join(aliases), site.domain)
+    except ValueError as e:  # InvalidDomain too
+        db.session.rollback()
+        flash(f"Not added: {e}")
+    else:
+        db.session.commit()
+        invalidate(site)
+        seen.forget(site.id, host)
+        flash(f"{host} is now one of this site's domains: the badge shows there on the next page load.")
+    return redirect(url_for("sites.show", site_id=site.id), 303)
 
 
 @bp.post("/sites/<uuid:site_id>/delete")
 @admin_required
 def delete(site_id: uuid.UUID):
     """Delete a site (the page asks for confirmation first)."""
-    site = org_get_or_404(Site, site_id)
-    db.session.delete(site)
-    db.session.commit()
+    delete_site(org_get_or_404(Site, site_id))
     return redirect(url_for("sites.index"), 303)

@@ -2,16 +2,14 @@ import uuid
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
-from rq import Retry
 
 from app.extensions import db
 from app.htmx import render
-from app.jobs import enqueue
 from app.models import Invite, User
 from app.models.base import utcnow
+from app.owed_mail import owe
 from app.team import bp, service
 from app.team.forms import AcceptInviteForm, InviteForm, RoleForm
-from app.team.jobs import send_invite_email
 from app.tenancy import admin_required, org_get_or_404, org_list
 
 
@@ -20,7 +18,8 @@ def _team_page(form=None, link=None, error=None, status=200):
     return render(
         "team/index.html", "team/_team.html", status=status,
         members=org_list(User, User.created_at), invites=invites,
-        form=form or InviteForm(), role_form=RoleForm(), link=link, error=error,
+        # formdata=None: after a POST a fresh form would otherwise refill itself from the request
+        form=form or InviteForm(formdata=None), role_form=RoleForm(formdata=None), link=link, error=error,
     )
 
 
@@ -45,7 +44,7 @@ def invite():
         return _team_page(form=form, status=422)
     link = url_for("team.join", token=token, _external=True)
     if current_app.config["SMTP_HOST"]:
-        enqueue(send_invite_email, str(invite.id), link, retry=Retry(max=3, interval=[10, 60, 300]))
+        owe("invite", invite.id, link)  # owed: sent even if Redis is down now (the link is shown too)
     return _team_page(link=link)
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 from app.auth.passwords import hash_password
 from app.auth.service import find_user
 from app.extensions import db
-from app.models import Invite, User
+from app.models import ApiKey, Invite, User
 from app.models.base import utcnow
 
 
@@ -22,15 +22,17 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_invite(inviter: User, email: str, role: str) -> tuple[Invite, str]:
-    """Store a hashed invite token; the plain token exists only in the link shown once."""
+def create_invite(inviter: User | None, email: str, role: str, organization_id=None) -> tuple[Invite, str]:
+    """Store a hashed invite token; the plain token exists only in the link shown once.
+
+    `inviter` None: an organization API key invites (then `organization_id` says whose)."""
     email = email.strip().lower()
     if find_user(email):
         raise TeamError("This person already has a Converc account.")
     token = secrets.token_urlsafe(32)
     invite = Invite(
-        organization_id=inviter.organization_id, email=email, role=role,
-        token_hash=_token_hash(token), invited_by_id=inviter.id,
+        organization_id=inviter.organization_id if inviter else organization_id, email=email, role=role,
+        token_hash=_token_hash(token), invited_by_id=inviter.id if inviter else None,
         expires_at=utcnow() + timedelta(hours=current_app.config["INVITE_TTL_HOURS"]),
     )
     db.session.add(invite)
@@ -53,6 +55,8 @@ def accept_invite(invite: Invite, name: str, password: str) -> User:
     )
     invite.accepted_at = utcnow()
     db.session.add(user)
+    db.session.flush()
+    record(user, "teammate.joined")
     db.session.commit()
     return user
 
@@ -73,8 +77,28 @@ def change_role(member: User, role: str) -> None:
     db.session.commit()
 
 
-def remove_member(actor: User, member: User) -> None:
-    if member.id == actor.id:
+def remove_member(actor: User | None, member: User) -> None:
+    """Remove a teammate (actor None: an organization API key, no person)."""
+    if actor is not None and member.id == actor.id:
         raise TeamError("You cannot remove yourself.")
+    if member.role == "admin" and _admin_count(member.organization_id) == 1:
+        raise TeamError("The organization needs at least one admin.")
+    record(member, "teammate.removed")
+    # their personal API tokens go with them (explicitly: SQLite does not enforce the cascade)
+    db.session.execute(sa.delete(ApiKey).where(ApiKey.user_id == member.id)
+                       .execution_options(synchronize_session=False))
     db.session.delete(member)
     db.session.commit()
+
+
+def teammate_json(user: User) -> dict:
+    from app.events import iso
+
+    return {"id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
+            "available": bool(user.available), "createdAt": iso(user.created_at)}
+
+
+def record(user: User, type_: str) -> None:
+    from app.events import record_event
+
+    record_event(user.organization_id, type_, {"teammate": teammate_json(user)})

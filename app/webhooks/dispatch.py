@@ -3,7 +3,8 @@
 `before_flush` adds one delivery row per matching endpoint for every new event, so the change,
 its event and what the event owes are committed together; only after the commit are the
 delivery jobs enqueued. If Redis is down at that moment, the rows stay pending and the sweeper
-enqueues them later. Consumers of every event (Slack, …) get a `dispatch_event` job.
+enqueues them later. Consumers of every event (Slack, automations, …) run in a `dispatch_pending`
+job, one queued at a time whatever the number of events committed (the sweeper is the backstop).
 """
 
 import logging
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.events import consumers
 from app.models import Event, Organization, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
+from app.models.webhooks import wants_site
 
 DELIVERIES, EVENTS = "converc_new_deliveries", "converc_undispatched_events"
 log = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 @sa_event.listens_for(Session, "before_flush")
 def _add_deliveries(session, flush_context, instances):
     new_events = [o for o in session.new if isinstance(o, Event) and o.dispatched_at is None]
+    changing = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(o, WebhookEndpoint | Organization) for o in changing):
+        session.info.pop(ENDPOINTS, None)  # what an endpoint wants may change in this flush
     for event in new_events:
         event.id = event.id or uuid.uuid4()
         with session.no_autoflush:
@@ -40,27 +45,53 @@ def _add_deliveries(session, flush_context, instances):
             event.dispatched_at = utcnow()
 
 
+ENDPOINTS = "converc_endpoints"  # session.info: org id -> its active endpoints, this transaction
+
+
 def _matching(session, event: Event) -> list:
-    rows = session.execute(
-        sa.select(WebhookEndpoint.id, WebhookEndpoint.events)
-        .join(Organization, Organization.id == WebhookEndpoint.organization_id)
-        .where(WebhookEndpoint.organization_id == event.organization_id, WebhookEndpoint.is_active,
-               Organization.webhooks_enabled))
-    return [endpoint_id for endpoint_id, types in rows if not types or event.type in types]
+    # read once per transaction: a call request records three or four events of one organization
+    known = session.info.setdefault(ENDPOINTS, {})
+    if event.organization_id not in known:
+        known[event.organization_id] = session.execute(
+            sa.select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.sites)
+            .join(Organization, Organization.id == WebhookEndpoint.organization_id)
+            .where(WebhookEndpoint.organization_id == event.organization_id, WebhookEndpoint.is_active,
+                   Organization.webhooks_enabled)).all()
+    return [endpoint_id for endpoint_id, types, sites in known[event.organization_id]
+            if (not types or event.type in types) and wants_site(sites, event.site_id)]
+
+
+HELD = "converc_jobs_held"  # session.info key: this transaction's jobs wait for release()
+
+
+def hold(session) -> None:
+    """The next commit keeps its jobs until `release`: a caller with something more urgent to
+    send first (the ring) sends it, then releases. The rows are committed all the same, so jobs
+    a crash keeps from being released are the sweeper's."""
+    session.info[HELD] = True
+
+
+def release(session) -> None:
+    session.info.pop(HELD, None)
+    _enqueue(session)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _enqueue(session):
+    session.info.pop(ENDPOINTS, None)
+    if session.info.get(HELD):
+        return
     delivery_ids, event_ids = session.info.pop(DELIVERIES, None), session.info.pop(EVENTS, None)
     if not delivery_ids and not event_ids:
         return
     from app.jobs import queue
-    from app.webhooks.jobs import deliver, dispatch_event
+    from app.webhooks.jobs import deliver, dispatch_pending_job
 
     try:
         q = queue()
         jobs = [q.prepare_data(deliver, (i, "auto"), result_ttl=0, timeout=120) for i in delivery_ids or []]
-        jobs += [q.prepare_data(dispatch_event, (i,), result_ttl=0) for i in event_ids or []]
+        if event_ids:
+            jobs += dispatch_pending_job(q)
         q.enqueue_many(jobs)
     except RedisError:
         log.warning("Redis unavailable: deliveries left for the sweeper", exc_info=True)
@@ -68,5 +99,7 @@ def _enqueue(session):
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget(session):
+    session.info.pop(ENDPOINTS, None)
+    session.info.pop(HELD, None)
     session.info.pop(DELIVERIES, None)
     session.info.pop(EVENTS, None)

@@ -1,11 +1,11 @@
 """RQ jobs of the event pipeline. Each takes ids and is idempotent: running it twice does no harm."""
 
+import logging
 import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from redis.exceptions import RedisError
 
 from app.events import consumers
 from app.extensions import db
@@ -15,7 +15,9 @@ from app.models.base import utcnow
 from app.redis_store import get_redis
 from app.webhooks import service
 
-SWEEP_KEY = "converc:webhooks:sweep-scheduled"
+DISPATCH_QUEUED = "converc:events:dispatch-queued"
+DISPATCH_BATCH = 100
+log = logging.getLogger(__name__)
 
 
 def dispatch_event(event_id: str) -> int:
@@ -30,6 +32,43 @@ def dispatch_event(event_id: str) -> int:
     return len(delivery_ids)
 
 
+def dispatch_pending_job(q) -> list:
+    """The `dispatch_pending` job to enqueue, unless one is queued already (then: nothing).
+
+    A burst of events costs one job rather than one per event. The flag expires: a job lost
+    with it in place only delays its events until the flag or the sweeper's grace runs out."""
+    if not get_redis().set(DISPATCH_QUEUED, "1", nx=True, ex=60):
+        return []
+    return [q.prepare_data(dispatch_pending, (), result_ttl=0)]
+
+
+def dispatch_pending() -> int:
+    """Dispatch the events committed and not dispatched yet, oldest first: the deliveries to
+    endpoints added since they were committed, and their consumers."""
+    get_redis().delete(DISPATCH_QUEUED)  # an event committed from now on queues another run
+    # the events are held here, so the consumers' gets find them in the session
+    events, delivery_ids = service.claim_undispatched(DISPATCH_BATCH)
+    if delivery_ids:
+        enqueue_deliveries(delivery_ids)
+    for event in events:
+        run_consumers(str(event.id))
+    if len(events) == DISPATCH_BATCH:  # more are waiting: a job of their own
+        q = queue()
+        q.enqueue_many(dispatch_pending_job(q))
+    return len(events)
+
+
+def run_consumers(event_id: str) -> None:
+    for consumer in consumers():
+        try:
+            consumer(event_id)
+        except Exception:  # noqa: BLE001 — one consumer's failure must not cost the others their turn
+            db.session.rollback()
+            log.warning("%s failed on event %s: retried as a job of its own", consumer.__name__, event_id,
+                        exc_info=True)
+            enqueue(consumer, event_id)
+
+
 def enqueue_deliveries(delivery_ids: list[str], trigger: str = "auto") -> None:
     q = queue()
     q.enqueue_many([q.prepare_data(deliver, (d, trigger), result_ttl=0, timeout=120) for d in delivery_ids])
@@ -38,6 +77,7 @@ def enqueue_deliveries(delivery_ids: list[str], trigger: str = "auto") -> None:
 def deliver(delivery_id: str, trigger: str = "auto") -> str:
     """One attempt; a failure schedules the next one (RQ's scheduler) and the database records it."""
     if service.claim(uuid.UUID(delivery_id)) is None:
+        db.session.rollback()
         return "not due or taken"  # done already, not due yet, or another worker holds it
     delivery = service.attempt(uuid.UUID(delivery_id), trigger)
     if delivery.status == "pending":
@@ -47,12 +87,13 @@ def deliver(delivery_id: str, trigger: str = "auto") -> str:
 
 
 def sweep() -> dict:
-    """Dispatch what was left undispatched, re-enqueue overdue deliveries, expire old logs."""
+    """The periodic pass (cron.py): dispatch what was left undispatched, re-enqueue overdue
+    deliveries (their RQ job was lost with Redis or a killed worker), expire old logs."""
     cfg = current_app.config
     now = utcnow()
-    grace = timedelta(seconds=cfg["WEBHOOK_SWEEP_SECONDS"])
+    grace = timedelta(seconds=cfg["OWED_SWEEP_SECONDS"])
     stale_events = db.session.scalars(sa.select(Event.id).where(
-        Event.dispatched_at.is_(None), Event.created_at < now - timedelta(seconds=5))
+        Event.dispatched_at.is_(None), Event.created_at < now - min(grace, timedelta(seconds=5)))
         .order_by(Event.created_at).limit(500)).all()
     for event_id in stale_events:
         dispatch_event(str(event_id))
@@ -66,21 +107,3 @@ def sweep() -> dict:
         WebhookAttempt.attempted_at < now - timedelta(days=cfg["WEBHOOK_LOG_RETENTION_DAYS"]))).rowcount
     db.session.commit()
     return {"events": len(stale_events), "deliveries": len(overdue), "expiredAttempts": expired}
-
-
-def periodic_sweep() -> dict:
-    """The sweep, then the next one: one chain of sweeps runs, however many workers start it."""
-    result = sweep()
-    get_redis().delete(SWEEP_KEY)
-    ensure_sweeper()
-    return result
-
-
-def ensure_sweeper() -> None:
-    """Schedule the next sweep unless one is already scheduled (SET NX guards the chain)."""
-    seconds = max(current_app.config["WEBHOOK_SWEEP_SECONDS"], 1)
-    try:
-        if get_redis().set(SWEEP_KEY, "1", nx=True, ex=seconds * 3):
-            queue().enqueue_in(timedelta(seconds=seconds), periodic_sweep, result_ttl=0)
-    except RedisError:
-        current_app.logger.warning("could not schedule the webhook sweeper", exc_info=True)

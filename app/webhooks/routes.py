@@ -10,8 +10,9 @@ from app.extensions import db
 from app.htmx import redirect_to, render
 from app.integrations.cards import Card, register_card
 from app.jobs import enqueue
-from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import Event, Organization, Site, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
+from app.redis_store import unless_redis_down
 from app.tenancy import admin_required, org_get_or_404, org_list, org_select
 from app.webhooks import bp, jobs, service
 from app.webhooks.forms import EndpointForm, RollSecretForm
@@ -39,34 +40,51 @@ def _organization() -> Organization:
     return db.session.get(Organization, current_user.organization_id)
 
 
+def _sites() -> list[Site]:
+    return org_list(Site, Site.domain)
+
+
+def _form(**kwargs) -> EndpointForm:
+    return EndpointForm(sites=_sites(), **kwargs)
+
+
 def _index(form, created=None, status=200):
     return render("webhooks/index.html", "webhooks/_endpoints.html", status=status, form=form,
-                  created=created, organization=_organization(),
+                  created=created, organization=_organization(), domains=_domains(),
                   endpoints=org_list(WebhookEndpoint, WebhookEndpoint.created_at.desc()))
+
+
+def _domains() -> dict:
+    """Site id -> domain, to name an endpoint's site filter."""
+    return {str(s.id): s.domain for s in _sites()}
 
 
 @bp.get(PREFIX)
 @admin_required
 def index():
     """The organization's endpoints and the form to add one."""
-    return _index(EndpointForm())
+    return _index(_form())
 
 
 @bp.post(PREFIX)
 @admin_required
 def create():
     """Add an endpoint and show its secret once."""
-    form = EndpointForm()
+    form = _form()
     if form.validate_on_submit():
         try:
             endpoint, secret = service.create_endpoint(
                 current_user.organization_id, form.url.data, form.events.data, "dashboard",
-                form.description.data or None)
+                form.description.data or None, form.sites.data)
         except service.InvalidWebhook as e:
-            getattr(form, e.field).errors.append(str(e).removeprefix("url is not allowed: "))
+            _field_error(form, e)
         else:
-            return _index(EndpointForm(formdata=None), created=(endpoint, secret))
+            return _index(_form(formdata=None), created=(endpoint, secret))
     return _index(form, status=422)
+
+
+def _field_error(form, error: service.InvalidWebhook) -> None:
+    getattr(form, error.field).errors.append(str(error).removeprefix("url is not allowed: "))
 
 
 @bp.post(PREFIX + "/switch")
@@ -79,12 +97,13 @@ def switch():
     return redirect_to(url_for("webhooks.index"))
 
 
-def _show(endpoint, status=200, **extra):
+def _show(endpoint, status=200, edit_form=None, **extra):
     deliveries = db.session.scalars(
         org_select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(WebhookDelivery.created_at.desc()).limit(50)).all()
     return render("webhooks/show.html", "webhooks/_endpoint.html", status=status, endpoint=endpoint,
-                  deliveries=deliveries, roll_form=RollSecretForm(formdata=None), **extra)
+                  deliveries=deliveries, roll_form=RollSecretForm(formdata=None), domains=_domains(),
+                  edit_form=edit_form or _form(formdata=None, obj=endpoint), **extra)
 
 
 @bp.get(PREFIX + "/<uuid:endpoint_id>")
@@ -92,6 +111,26 @@ def _show(endpoint, status=200, **extra):
 def show(endpoint_id: uuid.UUID):
     """One endpoint: its settings, actions and recent deliveries."""
     return _show(org_get_or_404(WebhookEndpoint, endpoint_id))
+
+
+@bp.post(PREFIX + "/<uuid:endpoint_id>")
+@admin_required
+def update(endpoint_id: uuid.UUID):
+    """Change the URL, description, event types and sites (the same checks as the API's PATCH)."""
+    endpoint = org_get_or_404(WebhookEndpoint, endpoint_id)
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            service.update_endpoint(endpoint, {"url": form.url.data, "events": form.events.data,
+                                               "sites": form.sites.data})
+        except service.InvalidWebhook as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            endpoint.description = form.description.data or None
+            db.session.commit()
+            return _show(endpoint, saved=True)
+    return _show(endpoint, status=422, edit_form=form)
 
 
 @bp.post(PREFIX + "/<uuid:endpoint_id>/test")
@@ -149,7 +188,8 @@ def redeliver(delivery_id: uuid.UUID):
     """Send the event again, same id, now (one attempt, made by a worker)."""
     found = org_get_or_404(WebhookDelivery, delivery_id)
     service.prepare_redelivery(found)
-    enqueue(jobs.deliver, str(found.id), "manual", result_ttl=0)
+    with unless_redis_down("sending the redelivery now (it is owed: the sweeper sends it)"):
+        enqueue(jobs.deliver, str(found.id), "manual", result_ttl=0)
     return redirect_to(url_for("webhooks.delivery", delivery_id=delivery_id))
 
 

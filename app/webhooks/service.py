@@ -13,7 +13,7 @@ from flask import current_app
 
 from app import outbound
 from app.crypto import decrypt, encrypt
-from app.events import EVENT_TYPES, iso
+from app.events import event_types, iso
 from app.extensions import db
 from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
@@ -56,10 +56,11 @@ def clean_events(events) -> list[str]:
         return []
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
         raise InvalidWebhook("events", "events must be a list of event type names.")
-    unknown = [e for e in events if e not in EVENT_TYPES]
+    known = event_types()
+    unknown = [e for e in events if e not in known]
     if unknown:
         raise InvalidWebhook("events", f"Unknown event type {unknown[0]!r}. "
-                                       f"Known types: {', '.join(EVENT_TYPES)}.")
+                                       f"Known types: {', '.join(known)}.")
     return list(dict.fromkeys(events))
 
 
@@ -75,27 +76,93 @@ def clean_url(url) -> str:
     return url.strip()
 
 
-def create_endpoint(organization_id, url, events=None, source="api", description=None):
+def clean_sites(organization_id, sites) -> list[str]:
+    """The site filter: ids of the organization's sites; empty means every site."""
+    from app.models import Site
+
+    if sites is None:
+        return []
+    if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites) or len(sites) > 500:
+        raise InvalidWebhook("sites", "sites must be a list of site ids.")
+    try:
+        wanted = list(dict.fromkeys(uuid.UUID(s) for s in sites))
+    except ValueError as e:
+        raise InvalidWebhook("sites", "sites must be a list of site ids (UUIDs).") from e
+    known = set(db.session.scalars(sa.select(Site.id).where(
+        Site.organization_id == organization_id, Site.id.in_(wanted)))) if wanted else set()
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise InvalidWebhook("sites", f"sites: site {unknown[0]} not found.")
+    return [str(s) for s in wanted]
+
+
+def create_endpoint(organization_id, url, events=None, source="api", description=None, sites=None):
     """Check and store a new endpoint; returns (endpoint, secret): the secret is shown only now."""
     types, endpoint_url = clean_events(events), clean_url(url)
+    site_ids = clean_sites(organization_id, sites)
     secret = new_secret()
     endpoint = WebhookEndpoint(organization_id=organization_id, url=endpoint_url, events=types,
-                               source=source, description=description, secret_encrypted=encrypt(secret))
+                               sites=site_ids, source=source, description=description,
+                               secret_encrypted=encrypt(secret))
     db.session.add(endpoint)
     db.session.commit()
     return endpoint, secret
 
 
 def to_json(endpoint: WebhookEndpoint) -> dict:
-    return {"id": str(endpoint.id), "url": endpoint.url, "events": list(endpoint.events or []),
+    """The seed's webhook object; `sites` is additive (and only present when a filter is set)."""
+    body = {"id": str(endpoint.id), "url": endpoint.url, "events": list(endpoint.events or []),
             "isActive": endpoint.is_active, "createdAt": iso(endpoint.created_at),
             "updatedAt": iso(endpoint.updated_at)}
+    if endpoint.sites:
+        body["sites"] = list(endpoint.sites)
+    return body
 
 
 def disable(endpoint: WebhookEndpoint, reason: str | None = None) -> None:
+    was_active = endpoint.is_active
     endpoint.is_active = False
     endpoint.disabled_reason = reason
+    if was_active:
+        record_disabled(endpoint, reason or "Disabled.")
     db.session.commit()
+
+
+def record_disabled(endpoint: WebhookEndpoint, reason: str) -> None:
+    """webhook.disabled, with the reason, to the organization's other endpoints."""
+    from app.events import record_event
+
+    record_event(endpoint.organization_id, "webhook.disabled",
+                 {"webhook": to_json(endpoint), "reason": reason})
+
+
+UPDATABLE = ("url", "events", "enabled", "sites")
+
+
+def update_endpoint(endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
+    """PATCH: any of url, events, enabled, sites; the rest stays. Checked before anything changes."""
+    unknown = sorted(set(data) - set(UPDATABLE))
+    if unknown:
+        raise InvalidWebhook(unknown[0],
+                             f"Unknown field {unknown[0]}: you can change {', '.join(UPDATABLE)}.")
+    enabled = data.get("enabled", endpoint.is_active)
+    if not isinstance(enabled, bool):
+        raise InvalidWebhook("enabled", "enabled must be true or false.")
+    changes = {}
+    if "url" in data:
+        changes["url"] = clean_url(data["url"])
+    if "events" in data:
+        changes["events"] = clean_events(data["events"])
+    if "sites" in data:
+        changes["sites"] = clean_sites(endpoint.organization_id, data["sites"])
+    for field, value in changes.items():
+        setattr(endpoint, field, value)
+    if enabled and not endpoint.is_active:
+        enable(endpoint)
+    elif not enabled and endpoint.is_active:
+        disable(endpoint, "Disabled through the API.")
+    db.session.commit()
+    return endpoint
 
 
 def enable(endpoint: WebhookEndpoint) -> None:
@@ -127,24 +194,36 @@ def body_of(event: Event) -> bytes:
     return json.dumps(event.envelope(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def send(endpoint: WebhookEndpoint, event: Event) -> outbound.Response | None:
-    """One signed POST of the event to the endpoint (the URL is checked against SSRF again).
+def _request(endpoint: WebhookEndpoint, event: Event) -> tuple[str, bytes, dict]:
+    """The URL, the exact body and the signed headers of one POST of the event to the endpoint."""
+    body = body_of(event)
+    headers = signed_headers(signing_secrets(endpoint), str(event.id), event.type, int(time.time()), body)
+    return endpoint.url, body, headers
+
+
+def send(endpoint_id, request: tuple[str, bytes, dict]) -> outbound.Response | None:
+    """One signed POST (the URL is checked against SSRF again); hold no database connection meanwhile.
 
     None when the endpoint already has its share of requests in flight (it is slow).
     """
     token = uuid.uuid4().hex
-    if not throttle.acquire(endpoint.id, token):
+    if not throttle.acquire(endpoint_id, token):
         return None
     try:
-        return _post(endpoint, event)
+        return outbound.post(*request, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
     finally:
-        throttle.release(endpoint.id, token)
+        throttle.release(endpoint_id, token)
 
 
-def _post(endpoint: WebhookEndpoint, event: Event) -> outbound.Response:
-    body = body_of(event)
-    headers = signed_headers(signing_secrets(endpoint), str(event.id), event.type, int(time.time()), body)
-    return outbound.post(endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+def _commit_keeping_loaded() -> None:
+    """Commit, keeping the loaded rows as they are: the delivery is ours (claimed), so reading it
+    again after the request would only cost round trips."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 # --- fan-out: one delivery row per (event, matching endpoint), in one transaction -----------------
@@ -157,42 +236,59 @@ def fan_out(event_id) -> list[str] | None:
     if claimed.rowcount != 1:
         db.session.rollback()
         return None
-    event = db.session.get(Event, event_id)
-    owed = set(db.session.scalars(
-        sa.select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == event.id)))
+    delivery_ids = owe_deliveries([db.session.get(Event, event_id)])
+    db.session.commit()
+    return delivery_ids
+
+
+def claim_undispatched(limit: int) -> tuple[list[Event], list[str]]:
+    """Mark up to `limit` undispatched events dispatched, oldest first, with the deliveries they
+    still owe: the events (loaded) and the new deliveries' ids."""
+    due = sa.select(Event.id).where(Event.dispatched_at.is_(None)).order_by(Event.created_at).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)  # two workers take different events
+    events = db.session.scalars(
+        sa.update(Event).where(Event.id.in_(due.scalar_subquery()), Event.dispatched_at.is_(None))
+        .values(dispatched_at=utcnow()).returning(Event)).all()
+    delivery_ids = owe_deliveries(events) if events else []
+    _commit_keeping_loaded()  # an event does not change: its consumers read it from the session
+    return events, delivery_ids
+
+
+def owe_deliveries(events: list[Event]) -> list[str]:
+    """Add the deliveries the events owe and lack (an endpoint added since they were committed)."""
+    owed = set(db.session.execute(sa.select(WebhookDelivery.event_id, WebhookDelivery.endpoint_id)
+                                  .where(WebhookDelivery.event_id.in_([e.id for e in events]))).all())
+    endpoints = db.session.scalars(
+        sa.select(WebhookEndpoint).join(Organization, Organization.id == WebhookEndpoint.organization_id)
+        .where(WebhookEndpoint.organization_id.in_({e.organization_id for e in events}),
+               WebhookEndpoint.is_active, Organization.webhooks_enabled)).all()
     deliveries = [WebhookDelivery(id=uuid.uuid4(), organization_id=event.organization_id,
                                   endpoint_id=endpoint.id, event_id=event.id)
-                  for endpoint in matching_endpoints(event) if endpoint.id not in owed]
+                  for event in events for endpoint in endpoints
+                  if endpoint.organization_id == event.organization_id and (event.id, endpoint.id) not in owed
+                  and endpoint.wants(event.type, event.site_id)]
     db.session.add_all(deliveries)
-    db.session.commit()
     return [str(d.id) for d in deliveries]
-
-
-def matching_endpoints(event: Event) -> list[WebhookEndpoint]:
-    org = db.session.get(Organization, event.organization_id)
-    if org is None or not org.webhooks_enabled:
-        return []
-    endpoints = db.session.scalars(sa.select(WebhookEndpoint).where(
-        WebhookEndpoint.organization_id == event.organization_id, WebhookEndpoint.is_active))
-    return [e for e in endpoints if e.wants(event.type)]
 
 
 # --- one attempt ---------------------------------------------------------------------------------
 
 def claim(delivery_id):
-    """Take the delivery for this worker if it is owed, due and nobody else holds it: its endpoint id."""
+    """Take the delivery for this worker if it is owed, due and nobody else holds it: its endpoint id.
+
+    The claim is committed by `attempt`, which reads the delivery in the same transaction.
+    """
     now = utcnow()
     # longer than the request can take: a live worker never loses its claim, a killed one frees it
     lease = timedelta(seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2)
-    taken = db.session.execute(
+    return db.session.execute(
         sa.update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
                sa.or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
         .values(locked_until=now + lease).returning(WebhookDelivery.endpoint_id)
         .execution_options(synchronize_session=False)).scalar()
-    db.session.commit()
-    return taken
 
 
 def _defer(delivery: WebhookDelivery) -> Outcome:
@@ -206,17 +302,22 @@ def _defer(delivery: WebhookDelivery) -> Outcome:
 
 def attempt(delivery_id, trigger: str = "auto") -> Outcome:
     """Make one attempt of a claimed delivery, log it, and decide what happens next."""
-    delivery = db.session.get(WebhookDelivery, delivery_id, options=[
-        sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event)])
+    delivery, wanted = db.session.execute(
+        sa.select(WebhookDelivery, Organization.webhooks_enabled)
+        .join(Organization, Organization.id == WebhookDelivery.organization_id)
+        .where(WebhookDelivery.id == delivery_id)
+        .options(sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event))).one()
     endpoint, event = delivery.endpoint, delivery.event
-    if trigger == "auto" and not _still_wanted(endpoint):
+    if trigger == "auto" and not (endpoint.is_active and wanted):
         delivery.status, delivery.locked_until, delivery.next_attempt_at = "canceled", None, None
         outcome = Outcome.of(delivery)
         db.session.commit()
         return outcome
-    response = send(endpoint, event) if trigger != "test" else _post(endpoint, event)
+    request = _request(endpoint, event)
+    _commit_keeping_loaded()  # the claim; and no connection is held during the request
+    response = send(endpoint.id, request)
     if response is None:
-        return _defer(delivery)
+        return _not_sent(delivery) if trigger == "test" else _defer(delivery)
     _log(delivery, response, trigger)
     if response.ok:
         _succeeded(delivery, endpoint)
@@ -227,9 +328,16 @@ def attempt(delivery_id, trigger: str = "auto") -> Outcome:
     return outcome
 
 
-def _still_wanted(endpoint: WebhookEndpoint) -> bool:
-    return endpoint.is_active and db.session.scalar(
-        sa.select(Organization.webhooks_enabled).where(Organization.id == endpoint.organization_id))
+def _not_sent(delivery: WebhookDelivery) -> Outcome:
+    """A test the endpoint had no free slot for: say so at once rather than queue behind slow requests."""
+    limit = current_app.config["WEBHOOK_ENDPOINT_CONCURRENCY"]
+    delivery.status, delivery.locked_until, delivery.next_attempt_at = "failed", None, None
+    delivery.last_status_code = None
+    delivery.last_error = (f"Not sent: this endpoint already has {limit} requests in flight (it is slow "
+                           "to answer). Try again when they have finished.")
+    outcome = Outcome.of(delivery)
+    db.session.commit()
+    return outcome
 
 
 def _log(delivery: WebhookDelivery, response: outbound.Response, trigger: str) -> None:
@@ -273,7 +381,10 @@ def _failed(delivery, endpoint, response, retry: bool) -> None:
 
 
 def _auto_disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    was_active = endpoint.is_active
     endpoint.is_active, endpoint.disabled_reason = False, reason[:500]
+    if was_active:
+        record_disabled(endpoint, reason[:500])
     current_app.logger.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
 
 
@@ -308,7 +419,11 @@ def retry_after_seconds(value: str | None) -> float | None:
 # --- test events and redelivery ------------------------------------------------------------------
 
 def send_test(endpoint: WebhookEndpoint) -> Outcome:
-    """Deliver a webhook.test event to this endpoint only, now, and return the logged delivery."""
+    """Deliver a webhook.test event to this endpoint only, now, and return the logged delivery.
+
+    The test takes one of the endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots like any delivery, so
+    tests cannot pile up on a slow endpoint (one without a free slot answers at once that it was
+    not sent), and it waits at most WEBHOOK_TIMEOUT_SECONDS for the endpoint's answer."""
     from app.webhooks.samples import sample_data
 
     event = Event(organization_id=endpoint.organization_id, type="webhook.test",

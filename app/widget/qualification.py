@@ -56,7 +56,7 @@ def _number(question, value):
 def _single(question, value):
     if value is None or value == "":
         return None, None
-    if value not in {o.value for o in question.options}:
+    if not isinstance(value, str) or value not in {o.value for o in question.options}:
         return None, "Choose one of the options."
     return value, None
 

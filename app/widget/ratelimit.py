@@ -17,10 +17,12 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from app.redis_store import limiter_storage_uri
+from app.redis_store import limiter_storage_uri, unless_redis_down
 
 # endpoint -> config key of its limit
-LIMITS = {"widget.config": "WIDGET_RATE_LIMIT", "widget.qualify": "QUALIFY_RATE_LIMIT"}
+# (the availability poll is counted apart from the config: an open page polls it every few seconds)
+LIMITS = {"widget.config": "WIDGET_RATE_LIMIT", "widget.availability": "WIDGET_RATE_LIMIT",
+          "widget.qualify": "QUALIFY_RATE_LIMIT"}
 
 
 class LocalFixedWindow:
@@ -59,7 +61,10 @@ class RedisFixedWindow:
         self._limiter = FixedWindowRateLimiter(storage_from_string(limiter_storage_uri(redis_url)))
 
     def hit(self, item: RateLimitItem, *identifiers) -> bool:
-        return self._limiter.hit(item, *identifiers)
+        allowed = True  # Redis unreachable: the limit fails open (logged) rather than refuse visitors
+        with unless_redis_down("a widget rate limit"):
+            allowed = self._limiter.hit(item, *identifiers)
+        return allowed
 
     def retry_after(self, item: RateLimitItem, *identifiers) -> int:
         reset_at = self._limiter.get_window_stats(item, *identifiers).reset_time

@@ -4,21 +4,26 @@
 the moment and the visitor (availability, country) to the cached part on every request.
 """
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
-import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
+from redis.client import Pipeline
+from redis.exceptions import LockError
 
+from app import i18n
 from app.extensions import db
 from app.models import Site
 from app.models.widget import flow_for, settings_for, theme_for
-from app.redis_store import get_redis
+from app.redis_store import get_redis, unless_redis_down
 
-CACHE_PREFIX = "widget:config:"
+SITE_PREFIX = "widget:site:"  # a hash per site: org, meta, config, digest
 FONTS = {
     "system": 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif',
     "sans": 'Helvetica, Arial, "Liberation Sans", sans-serif',
@@ -56,14 +61,17 @@ def settings_json(settings) -> dict:
     }
 
 
-def theme_json(theme) -> dict:
+def theme_json(theme, language: str = "en") -> dict:
     return {
         "primaryColor": theme.primary_color, "backgroundColor": theme.background_color,
         "textColor": theme.text_color, "buttonColor": theme.button_color,
         "buttonTextColor": theme.button_text_color,
         "fontFamily": FONTS.get(theme.font_family, FONTS["system"]),
         "borderRadius": theme.border_radius, "badgePosition": theme.badge_position,
-        "copy": theme.copy_with_defaults(),
+        # the site's default language (the badge and the panel's title before the flow loads), and
+        # the admin's own copy per language, which the flow lays over that language's catalogue
+        "copy": theme.copy_with_defaults(language),
+        "copyOverrides": theme.overrides(),
     }
 
 
@@ -103,90 +111,171 @@ def site_config(site: Site, settings=None, theme=None, flow=None, with_rules=Fal
     return {
         "site": {"id": str(site.id), "domain": site.domain},
         "settings": settings_json(settings),
-        "theme": theme_json(theme),
+        "theme": theme_json(theme, language_json(settings)["default"]),
         "flow": flow_json(flow, with_rules),
         "calendarUrl": settings.calendar_url or None,
+        "language": language_json(settings),
+        "strings": loader_strings(settings, theme),
         "assets": assets(),
     }
 
 
+LOADER_KEYS = {"badge": "loader.badge", "failed": "loader.failed", "loading": "loading", "close": "close"}
+# the panel's title, the embed's button and its card when nobody is available, before flow.js
+LOADER_COPY = ("welcomeTitle", "start", "unavailable")
+
+
+def loader_strings(settings, theme) -> dict:
+    """What the loader shows before flow.js (and its catalogue) arrive, per language it may pick:
+    the site's language, or every language when the widget follows the visitor's browser. A badge
+    label the admin left at its default is the language's own; one they wrote stays as written."""
+    language = language_json(settings)
+    codes = language["available"] if language["followBrowser"] else [language["default"]]
+    own_badge = settings.badge_label if settings.badge_label != i18n.catalogue("en")["loader.badge"] else None
+    strings = {}
+    for code in codes:
+        catalogue, copy = i18n.catalogue(code), theme.copy_with_defaults(code)
+        strings[code] = {name: catalogue[key] for name, key in LOADER_KEYS.items()}
+        strings[code].update({key: copy[key] for key in LOADER_COPY})
+        if own_badge:
+            strings[code]["badge"] = own_badge
+    return strings
+
+
+def language_json(settings) -> dict:
+    """The site's default language, whether the widget follows the visitor's browser, and the
+    languages it has a catalogue for."""
+    return {"default": getattr(settings, "language", None) or "en",
+            "followBrowser": bool(getattr(settings, "follow_browser_language", False)),
+            "available": list(i18n.LANGUAGES)}
+
+
 def assets() -> dict:
-    """Versioned URLs of the lazily loaded scripts (call.js comes with the calls feature)."""
-    urls = {"flow": url_for("widget.flow_script", v=asset_version("flow.js"))}
-    if (Path(current_app.static_folder) / "widget" / "call.js").exists():
-        urls["call"] = url_for("static", filename="widget/call.js", v=asset_version("call.js"))
-    return urls
+    """Versioned URLs of the lazily loaded scripts (cached for a year at that version), and the
+    version of the language catalogues."""
+    return {"flow": url_for("widget.flow_script", v=asset_version("flow.js")),
+            "call": url_for("widget.call_script", v=asset_version("call.js")), "strings": i18n.version()}
 
 
 def _cache_entry(site: Site) -> dict:
+    """What /widget/config needs of a site, with its config already serialized (`configJson`,
+    without its braces) and the config's digest: a request only adds what depends on the moment."""
+    from app.custom_scripts.service import widget_config
+
     settings = settings_for(site)
-    return {"organizationId": str(site.organization_id), "domains": allowed_domains(site),
-            "countries": settings.countries or [], "config": site_config(site)}
+    # the org's custom scripts for this site ride along (never in the admin pages' preview)
+    text = json.dumps({**site_config(site), "customScripts": widget_config(site)}, separators=(",", ":"))
+    return {"organizationId": str(site.organization_id), "siteId": str(site.id),
+            "domains": allowed_domains(site), "countries": settings.countries or [],
+            "paused": bool(settings.paused), "configJson": text[1:-1],
+            "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
 
 
 class LocalCache:
-    """A few seconds of memory in front of Redis and the database, for the hottest public endpoint.
+    """A few seconds of memory in front of Redis, for the hottest public endpoint: a bounded LRU.
 
     Browsers already reuse /widget/config for WIDGET_CONFIG_MAX_AGE seconds, so a shorter local
-    memory changes nothing a visitor can see, and spares every request a network round trip.
+    memory changes nothing a visitor can see, and spares a request its round trip to Redis.
     A save drops the entry here at once; other processes see it within WIDGET_LOCAL_CACHE_SECONDS.
+    Past WIDGET_LOCAL_CACHE_ENTRIES the least recently used entries are forgotten, one by one.
     """
 
-    MAX_ENTRIES = 10000
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._entries: OrderedDict = OrderedDict()  # key -> (monotonic deadline, value)
+        self._lock = threading.Lock()  # gthread: many request threads share it
 
-    def __init__(self):
-        self._entries: dict = {}
-
-    def get(self, key, build, until=None):
-        """The remembered value, else `build()`'s; `until(value)`: the Unix time it must be
-        forgotten by at the latest (an answer that changes by itself then)."""
-        ttl = current_app.config["WIDGET_LOCAL_CACHE_SECONDS"]
-        now = time.monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
+    def peek(self, key):
+        """The remembered value, or None (never remembered, expired, or forgotten)."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            if hit[0] <= time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
             return hit[1]
-        value = build()
-        if until is not None:
-            ttl = min(ttl, until(value) - time.time())
-        if ttl > 0 and value is not None:
-            if len(self._entries) >= self.MAX_ENTRIES:
-                self._entries.clear()  # bounded memory: simply start afresh
-            self._entries[key] = (now + ttl, value)
-        return value
+
+    def put(self, key, value, seconds: float) -> None:
+        if seconds <= 0 or value is None:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic() + seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def drop(self, key) -> None:
-        self._entries.pop(key, None)
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 def local_cache() -> LocalCache:
-    return current_app.extensions.setdefault("widget_local_cache", LocalCache())
+    cache = current_app.extensions.get("widget_local_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "widget_local_cache", LocalCache(current_app.config["WIDGET_LOCAL_CACHE_ENTRIES"]))
+    return cache
 
 
-def cached_entry(public_key: str) -> dict | None:
-    """The per-site entry for a public key (local memory, then Redis, then the database).
+# One round trip for a site's entry and its organization's cached availability. A site's key
+# names its organization's keys inside the script: fine on one Redis (not a Redis Cluster).
+_LOOKUP = """
+local site = redis.call('HMGET', KEYS[1], 'org', 'meta', 'config', 'digest')
+if not site[1] then return {} end
+local prefix = 'availability:' .. site[1]
+local availability = redis.call('MGET', prefix .. ':gen', prefix)
+return {site[1], site[2], site[3], site[4], availability[1] or false, availability[2] or false}
+"""
 
-    It carries the config already serialized (`configJson`, without its braces) and its digest,
-    so a request only adds the parts that depend on the moment and the visitor.
-    """
-    return local_cache().get(("entry", public_key), lambda: _prepared(_redis_entry(public_key)))
+
+def _site_key(public_key: str) -> str:
+    return SITE_PREFIX + public_key
 
 
-def _prepared(entry: dict | None) -> dict | None:
+def _lookup_script():
+    script = current_app.extensions.get("widget_lookup_script")
+    if script is None:
+        script = get_redis().register_script(_LOOKUP)
+        current_app.extensions["widget_lookup_script"] = script
+    return script
+
+
+def lookup(public_key: str) -> tuple[dict | None, dict | None]:
+    """(the site's entry, its organization's availability answer) for /widget/config: from this
+    process's memory, else from one Redis round trip, else (cold, or Redis down) from the database.
+    (None, None) when no site has this key."""
+    cache = local_cache()
+    entry = cache.peek(("entry", public_key))
+    answer = cache.peek(("available", entry["organizationId"])) if entry is not None else None
+    if answer is not None:
+        return entry, answer
+    reply = None
+    with unless_redis_down("the widget config cache"):
+        reply = _lookup_script()(keys=[_site_key(public_key)])
     if entry is None:
-        return None
-    text = json.dumps(entry["config"], separators=(",", ":"))
-    return {**entry, "configJson": text[1:-1], "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
+        entry = _entry_from(reply) if reply else _stored_entry(public_key)
+        if entry is None:
+            return None, None
+        cache.put(("entry", public_key), entry, current_app.config["WIDGET_LOCAL_CACHE_SECONDS"])
+    return entry, _remembered_availability(entry["organizationId"], tuple(reply[4:6]) if reply else None)
 
 
-def available_now(organization_id: str) -> dict:
-    """/widget/config's `availability` ({"available", "nextAvailableAt"}) from the availability
-    service, remembered for a moment per organization in this process, and never past the moment
-    it could change by itself (a rep's hours ending)."""
+def _entry_from(reply: list) -> dict:
+    org, meta, config, digest = (part.decode() for part in reply[:4])
+    return {"organizationId": org, **json.loads(meta), "configJson": config, "digest": digest}
+
+
+def _remembered_availability(organization_id: str, cached: tuple | None) -> dict:
+    """The answer from what Redis held (`cached`: generation, value), remembered for a moment here,
+    and never past the moment it could change by itself (a rep's hours ending)."""
     from app.availability.service import widget_availability_until
 
-    return local_cache().get(("available", str(organization_id)),
-                             lambda: widget_availability_until(uuid.UUID(str(organization_id))),
-                             until=lambda pair: pair[1])[0]
+    answer, until = widget_availability_until(organization_id, cached)
+    seconds = min(current_app.config["WIDGET_LOCAL_CACHE_SECONDS"], until - time.time())
+    local_cache().put(("available", organization_id), answer, seconds)
+    return answer
 
 
 def forget_availability(organization_id) -> None:
@@ -194,25 +283,86 @@ def forget_availability(organization_id) -> None:
     local_cache().drop(("available", str(organization_id)))
 
 
-def _redis_entry(public_key: str) -> dict | None:
-    redis = get_redis()
-    raw = redis.get(CACHE_PREFIX + public_key)
-    if raw is not None:
-        return json.loads(raw)
+def _stored_entry(public_key: str) -> dict | None:
+    """Built from the database and stored in Redis (a cold cache, or a save just dropped it)."""
     site = site_by_public_key(public_key)
     if site is None:
         return None
     entry = _cache_entry(site)
     db.session.commit()  # the defaults settings_for/theme_for may have created
-    ttl = current_app.config["WIDGET_CONFIG_CACHE_SECONDS"]
-    redis.set(CACHE_PREFIX + public_key, json.dumps(entry), ex=ttl)
+    with unless_redis_down("the widget config cache"):
+        _store(get_redis(), public_key, entry)
     return entry
 
 
+def _store(redis, public_key: str, entry: dict) -> None:
+    """Queue the entry on a pipeline (`redis`), or store it at once."""
+    meta = {key: entry[key] for key in ("siteId", "domains", "countries", "paused")}
+    pipe = redis if isinstance(redis, Pipeline) else redis.pipeline()
+    pipe.hset(_site_key(public_key), mapping={
+        "org": entry["organizationId"], "meta": json.dumps(meta), "config": entry["configJson"],
+        "digest": entry["digest"]})
+    pipe.expire(_site_key(public_key), current_app.config["WIDGET_CONFIG_CACHE_SECONDS"])
+    if pipe is not redis:
+        pipe.execute()
+
+
 def invalidate(site: Site) -> None:
-    """Forget the cached config after an admin saves; the next request rebuilds it."""
-    get_redis().delete(CACHE_PREFIX + site.public_key)
+    """Forget the cached config after an admin saves; the next request rebuilds it.
+
+    Redis unreachable: the save stands (it is committed); a Redis that was restarted holds no
+    copy, one that was only cut off keeps its copy until WIDGET_CONFIG_CACHE_SECONDS."""
+    with unless_redis_down("dropping the widget config cache"):
+        get_redis().delete(_site_key(site.public_key))
     local_cache().drop(("entry", site.public_key))
+
+
+def warm(batch: int = 500) -> dict:
+    """Fill Redis with what visitors would otherwise compute: every site's entry and every
+    organization's availability answer it lacks (after a restart, a flush, an expiry, a save).
+    cron runs it every OWED_SWEEP_SECONDS; one pass at a time (a lock), cheap when all is warm."""
+    from app.availability.service import is_cached, widget_availability_until
+
+    if not has_request_context():  # the assets' relative URLs (url_for) need one, even in a worker
+        with current_app.test_request_context("/"):
+            return warm(batch)
+    redis = get_redis()
+    lock = redis.lock("widget:warming", timeout=600, blocking=False)
+    if not lock.acquire():
+        return {"skipped": "another pass is warming"}
+    try:
+        sites = db.session.execute(sa.select(Site.public_key, Site.organization_id)).all()
+        built = 0
+        for start in range(0, len(sites), batch):
+            built += _warm_sites(redis, [key for key, _ in sites[start:start + batch]])
+            lock.reacquire()  # still ours for another timeout: a large pass may take minutes
+        computed = 0
+        for organization_id in {org for _, org in sites}:
+            if not is_cached(organization_id):
+                widget_availability_until(organization_id)
+                computed += 1
+        return {"sites": built, "organizations": computed}
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
+
+
+def _warm_sites(redis, public_keys: list[str]) -> int:
+    """Build and store the entries Redis lacks among these sites: one query for the sites, one
+    commit and one pipeline for the whole batch."""
+    pipe = redis.pipeline(transaction=False)
+    for key in public_keys:
+        pipe.exists(_site_key(key))
+    missing = [key for key, present in zip(public_keys, pipe.execute(), strict=True) if not present]
+    if not missing:
+        return 0
+    entries = {site.public_key: _cache_entry(site)
+               for site in db.session.scalars(sa.select(Site).where(Site.public_key.in_(missing)))}
+    db.session.commit()  # the defaults settings_for/theme_for may have created
+    for key, entry in entries.items():
+        _store(pipe, key, entry)
+    pipe.execute()
+    return len(entries)
 
 
 def country_allowed(countries: list[str], country: str | None) -> bool:

@@ -1,15 +1,17 @@
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app import i18n
+from app.forms import Form
 from app.models.widget import RECORDING_POLICIES
 from app.sites.service import InvalidDomain, normalize_domain
 from app.widget.countries import CODES, HINTS
 
 CONTACT_CHOICES = [("required", "Required"), ("optional", "Optional"), ("off", "Don't ask")]
 CALL_TYPE_CHOICES = [("choice", "Visitor's choice"), ("video", "Video"), ("audio", "Audio only")]
+LANGUAGE_CHOICES = list(i18n.LANGUAGES.items())
 RECORDING_CHOICES = [("off", "Don't record calls"), ("notice", "Record, and tell the visitor"),
                      ("consent", "Record only when the visitor agrees")]
 
@@ -44,7 +46,7 @@ def parse_aliases(text: str, site_domain: str) -> list[str]:
     return aliases
 
 
-class WidgetSettingsForm(FlaskForm):
+class WidgetSettingsForm(Form):
     badge_label = StringField("Badge label", validators=[
         DataRequired("The badge needs a label."),
         Length(max=60, message="Keep the label under 60 characters.")])
@@ -65,6 +67,8 @@ class WidgetSettingsForm(FlaskForm):
         DataRequired("How long should reps' dashboards ring?"),
         NumberRange(10, 300, "Between 10 and 300 seconds.")])
     recording_policy = SelectField("Recording", choices=RECORDING_CHOICES, validate_choice=False)
+    language = SelectField("Widget language", choices=LANGUAGE_CHOICES, validate_choice=False)
+    follow_browser_language = BooleanField("Follow the visitor's browser language")
 
     def __init__(self, *args, site_domain: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,6 +95,11 @@ class WidgetSettingsForm(FlaskForm):
         if field.raw_data and field.data not in RECORDING_POLICIES:
             raise ValidationError("Choose whether calls are recorded: off, with a notice, or with consent.")
 
+    def validate_language(self, field):
+        # not sent at all (an older form) keeps the saved language
+        if field.raw_data and field.data not in i18n.LANGUAGES:
+            raise ValidationError("Choose a language from the list.")
+
     def validate_calendar_url(self, field):
         if field.data and not field.data.lower().startswith(("https://", "http://")):
             raise ValidationError("Enter a full link, starting with https://")
@@ -99,7 +108,7 @@ class WidgetSettingsForm(FlaskForm):
         """Fill the form from saved settings (on GET)."""
         for name in ("badge_label", "welcome_text", "collect_email", "collect_phone", "open_on_load",
                      "hide_when_unavailable", "paused", "calendar_url", "call_type", "ring_timeout_seconds",
-                     "recording_policy"):
+                     "recording_policy", "language", "follow_browser_language"):
             getattr(self, name).data = getattr(settings, name)
         self.countries.data = ", ".join(settings.countries or [])
         self.domain_aliases.data = "\n".join(settings.domain_aliases or [])
@@ -111,6 +120,9 @@ class WidgetSettingsForm(FlaskForm):
             setattr(settings, name, getattr(self, name).data)
         if self.recording_policy.raw_data:
             settings.recording_policy = self.recording_policy.data
+        if self.language.raw_data:
+            settings.language = self.language.data
+            settings.follow_browser_language = self.follow_browser_language.data
         settings.badge_label = settings.badge_label.strip()
         settings.calendar_url = (self.calendar_url.data or "").strip() or None
         settings.countries = self.countries.parsed

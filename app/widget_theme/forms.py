@@ -1,9 +1,10 @@
 import re
 
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
+from app import i18n
+from app.forms import Form
 from app.models.widget import DEFAULT_COPY
 from app.widget.service import FONT_CHOICES
 
@@ -23,6 +24,9 @@ COPY_FIELDS = [
     ("waiting", "Waiting for a rep"), ("connected", "Connected"), ("ended", "Call ended"),
     ("unavailable", "Nobody available"), ("missed", "Nobody picked up"),
     ("disqualified", "Disqualified visitors"), ("calendar", "Calendar link button"),
+    ("leaveDetails", "Asking for details for a callback"),
+    ("rateLimited", "Too many call requests: asking for details instead"),
+    ("callbackThanks", "Details left for a callback"),
 ]
 assert {k for k, _ in COPY_FIELDS} == set(DEFAULT_COPY)
 
@@ -32,19 +36,26 @@ def _hex_color(form, field):
         raise ValidationError("Use a colour like #4f46e5.")
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(Form):
     font_family = SelectField("Font", choices=FONT_CHOICES)
     border_radius = IntegerField("Corner radius (px)", validators=[
         InputRequired("Enter a radius, 0 for square corners."), NumberRange(0, 32, "Between 0 and 32.")])
     badge_position = SelectField("Badge position", choices=[("bottom-right", "Bottom right"),
                                                             ("bottom-left", "Bottom left")])
+    # which language's copy this form edits (the others stay as they are)
+    copy_language = HiddenField(default="en")
 
-    def load(self, theme) -> None:
+    def validate_copy_language(self, field):
+        if field.data not in i18n.LANGUAGES:
+            raise ValidationError("Choose a language from the list.")
+
+    def load(self, theme, language: str = "en") -> None:
         for name, _ in COLORS:
             getattr(self, name).data = getattr(theme, name)
         for name in ("font_family", "border_radius", "badge_position"):
             getattr(self, name).data = getattr(theme, name)
-        copy = theme.copy_with_defaults()
+        self.copy_language.data = language
+        copy = theme.copy_with_defaults(language)
         for key, _ in COPY_FIELDS:
             getattr(self, "copy_" + key).data = copy[key]
 
@@ -53,9 +64,13 @@ class ThemeForm(FlaskForm):
             setattr(theme, name, getattr(self, name).data.lower())
         for name in ("font_family", "border_radius", "badge_position"):
             setattr(theme, name, getattr(self, name).data)
-        # only what differs from the defaults is stored: improved defaults reach every site
+        # only what differs from the language's catalogue is stored: improved defaults reach every site
+        language = self.copy_language.data if self.copy_language.data in i18n.LANGUAGES else "en"
+        defaults = i18n.catalogue(language)
         texts = {key: (getattr(self, "copy_" + key).data or "").strip() for key, _ in COPY_FIELDS}
-        theme.copy = {key: text for key, text in texts.items() if text and text != DEFAULT_COPY[key]}
+        overrides = theme.overrides()
+        overrides[language] = {key: text for key, text in texts.items() if text and text != defaults[key]}
+        theme.copy = {code: own for code, own in overrides.items() if own}
 
     @property
     def color_fields(self):

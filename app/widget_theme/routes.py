@@ -1,18 +1,21 @@
 import uuid
 
-from flask import flash, jsonify
+from flask import request
 
-from app.extensions import db
+from app import i18n
 from app.htmx import render
-from app.models.widget import WidgetTheme, theme_for
+from app.models.widget import WidgetTheme, current_settings, current_theme, theme_for
 from app.tenancy import admin_required
-from app.widget.admin import pick_site
-from app.widget.service import invalidate
-from app.widget_settings.routes import preview_config
+from app.widget.admin import draft_preview, pick_site, preview_config, save
 from app.widget_theme import bp
 from app.widget_theme.forms import ThemeForm
 
 PAGE, PARTIAL = "widget_theme/index.html", "widget_theme/_form.html"
+
+
+def _page(site, sites, form):
+    return lambda status=200: render(PAGE, PARTIAL, status=status, site=site, sites=sites, form=form,
+                                     languages=i18n.LANGUAGES)
 
 
 @bp.get("/widget/theme")
@@ -22,9 +25,14 @@ def index():
     site, sites = pick_site()
     form = ThemeForm()
     if site:
-        form.load(theme_for(site))
-        db.session.commit()
-    return render(PAGE, PARTIAL, site=site, sites=sites, form=form)
+        form.load(current_theme(site), copy_language(site))
+    return _page(site, sites, form)()
+
+
+def copy_language(site) -> str:
+    """The language whose copy the page edits: ?lang=…, else the site's widget language."""
+    wanted = request.args.get("lang")
+    return wanted if wanted in i18n.LANGUAGES else current_settings(site).language
 
 
 @bp.post("/widget/theme/<uuid:site_id>")
@@ -33,13 +41,8 @@ def update(site_id: uuid.UUID):
     """Save the theme and drop the widget's cached config."""
     site, sites = pick_site(site_id)
     form = ThemeForm()
-    if not form.validate_on_submit():
-        return render(PAGE, PARTIAL, status=422, site=site, sites=sites, form=form)
-    form.apply(theme_for(site))
-    db.session.commit()
-    invalidate(site)
-    flash("Theme saved. Refresh your site to see it.")
-    return render(PAGE, PARTIAL, site=site, sites=sites, form=form)
+    return save(site, form, lambda: form.apply(theme_for(site)), "Theme saved. Refresh your site to see it.",
+                _page(site, sites, form))
 
 
 @bp.post("/widget/theme/<uuid:site_id>/preview")
@@ -48,10 +51,13 @@ def preview(site_id: uuid.UUID):
     """The widget config with this (unsaved) theme, for the live preview."""
     site, _ = pick_site(site_id)
     form = ThemeForm()
-    if not form.validate():
-        return jsonify({"errors": form.errors}), 422
-    draft = WidgetTheme()
-    form.apply(draft)
-    config = preview_config(site, theme=draft)
-    db.session.rollback()
-    return jsonify(config)
+
+    def config():
+        draft = WidgetTheme()
+        form.apply(draft)
+        config = preview_config(site, theme=draft)
+        # the preview speaks the language whose copy is being edited
+        config["language"].update(default=form.copy_language.data, followBrowser=False)
+        return config
+
+    return draft_preview(form, config)

@@ -38,6 +38,24 @@
     });
   });
 
+  // A table or code block larger than its box scrolls inside it (narrow screens, long logs): a keyboard
+  // reaches such a box only when it is a tab stop, so it becomes one while it scrolls.
+  function scrollersFocusable() {
+    document.querySelectorAll(".table, pre").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.scrollStop = "1";
+      } else if (!scrolls && box.dataset.scrollStop) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.scrollStop;
+      }
+    });
+  }
+  scrollersFocusable();
+  document.addEventListener("htmx:afterSettle", scrollersFocusable);
+  window.addEventListener("resize", scrollersFocusable);
+
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();

@@ -12,12 +12,18 @@
   var local = document.getElementById("local-video");
   var mediaType = screen.getAttribute("data-media-type");
   var doneUrl = screen.getAttribute("data-done-url");
+  var callId = doneUrl.split("/").pop();
   var session = null, started = null, ticker = null, localStream = null;
   var uploadToken = screen.getAttribute("data-upload-token");
   var indicator = document.getElementById("recording-indicator");
   var recording = null; // a promise of the ConvercRecorder, once started
 
   function say(text) { status.textContent = text; }
+
+  // converc:* events on window, as the widget has: custom scripts listen with ctx.on(name, fn)
+  function emit(name, detail) {
+    window.dispatchEvent(new CustomEvent("converc:" + name, { detail: detail || {} }));
+  }
 
   function showRecording(state, detail) {
     if (!indicator) return;
@@ -55,6 +61,7 @@
     session = new ConvercCall.Session({
       socketUrl: screen.getAttribute("data-socket-url"),
       iceServers: JSON.parse(screen.getAttribute("data-ice") || "[]"),
+      iceTransportPolicy: screen.getAttribute("data-ice-policy") || "all",
       role: "rep", localStream: stream, mediaType: mediaType,
       on: {
         remoteStream: function (s) { if (remote.srcObject !== s) remote.srcObject = s; },
@@ -63,6 +70,7 @@
             started = started || Date.now();
             clearInterval(ticker);
             say("Connected · " + clock());
+            emit("call.connected", { callId: callId });
             ticker = setInterval(function () { say("Connected · " + clock()); }, 1000);
             startRecording();
           } else if (state === "disconnected" || state === "failed") {
@@ -82,6 +90,7 @@
 
   function finished(text) {
     clearInterval(ticker);
+    emit("call.ended", { callId: callId });
     say(text);
     var shown = new Promise(function (resolve) { setTimeout(resolve, 2500); });
     // leave once the last chunks are up; after 20 s anyway: the server assembles what arrived

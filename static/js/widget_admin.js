@@ -16,16 +16,30 @@
   document.body.addEventListener("htmx:afterSwap", syncTypes);
   syncTypes();
 
+  // Leaving Settings or Theme with unsaved changes asks first (the browser's own "Leave site?"),
+  // instead of losing them silently. A save that came back with errors is still unsaved.
+  var unsaved = false;
+  document.addEventListener("input", function (event) {
+    if (event.target.form && event.target.form.hasAttribute("data-guard-unsaved")) unsaved = true;
+  });
+  document.addEventListener("submit", function () { unsaved = false; });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.failed && event.detail.elt.hasAttribute("data-guard-unsaved")) unsaved = true;
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved) { event.preventDefault(); event.returnValue = ""; }
+  });
+
   var stage = document.getElementById("widget-preview");
   if (!stage || !window.Converc || !window.Converc.preview) return;
   var token = document.querySelector('meta[name="csrf-token"]').content;
-  var stepSelect = document.getElementById("preview-step");
+  var stepButtons = document.querySelectorAll("[data-preview-step]");
   var last = null, timer = null, seq = 0;
 
   function draw() {
     if (!last) return;
     var config = JSON.parse(JSON.stringify(last));
-    var step = stepSelect ? stepSelect.value : "welcome";
+    var step = currentStep();
     config.previewStep = step;
     if (step === "unavailable") config.availability.available = false;
     if (step === "unavailable" && config.previewHideWhenUnavailable) {
@@ -38,6 +52,18 @@
     }
     window.Converc.preview(stage, config);
   }
+
+  // the state shown: buttons with aria-pressed, one pressed at a time
+  function currentStep() {
+    var on = document.querySelector('[data-preview-step][aria-pressed="true"]');
+    return on ? on.getAttribute("data-preview-step") : "welcome";
+  }
+  function pick(step) {
+    stepButtons.forEach(function (b) { b.setAttribute("aria-pressed", String(b.getAttribute("data-preview-step") === step)); });
+  }
+  stepButtons.forEach(function (b) {
+    b.addEventListener("click", function () { pick(b.getAttribute("data-preview-step")); draw(); });
+  });
 
   function post(url, form, extra) {
     var data = new FormData(form);
@@ -63,7 +89,7 @@
 
   function soon(form) {
     var draft = form && form.hasAttribute("data-preview-draft") ? form : null;
-    if (draft && stepSelect && stepSelect.value !== "question") stepSelect.value = "question";
+    if (draft && stepButtons.length) pick("question");
     clearTimeout(timer);
     timer = setTimeout(function () { refresh(draft); }, 250);
   }
@@ -74,7 +100,7 @@
   }
 
   document.addEventListener("input", edited);
-  document.addEventListener("change", function (event) { event.target === stepSelect ? draw() : edited(event); });
+  document.addEventListener("change", edited);
   document.body.addEventListener("htmx:afterSwap", function () { refresh(); });
   refresh();
 })();

@@ -5,13 +5,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.conftest import free_port
+from app.extensions import db
+from tests.conftest import PASSWORD, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +25,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# the server's side of tests.conftest.LOOPBACK_HOOKS
+LOOPBACK_HOOKS_ENV = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+
+
 def _require_chromium():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
@@ -29,15 +36,16 @@ def _require_chromium():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
-def start_server(settings, port=None, extra_env=None):
-    """Run the app under gunicorn, as `make run` does, on a free loopback port."""
+def start_server(settings, port=None, extra_env=None, threads=1100, options=()):
+    """Run the app under gunicorn, as `make run` does, on a free loopback port (`options`: more
+    gunicorn flags, e.g. its config file)."""
     port = port or free_port()
     env = {**os.environ, "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
            "BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     proc = subprocess.Popen(
         # the worker setup of scripts/run.sh (each websocket holds a thread)
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "1100",
+        [sys.executable, "-m", "gunicorn", *options, "-k", "gthread", "--threads", str(threads),
          "--worker-connections", "2000", "-w", "1", "--graceful-timeout", "5",
          "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -56,20 +64,13 @@ def start_server(settings, port=None, extra_env=None):
 
 
 @pytest.fixture
-def live_server(app, settings):
-    proc, url = start_server(settings)
+def live_server(app, settings, request):
+    """The app under gunicorn; a module marked `loopback_hooks` may send webhooks to loopback."""
+    hooks = request.node.get_closest_marker("loopback_hooks")
+    proc, url = start_server(settings, extra_env=LOOPBACK_HOOKS_ENV if hooks else None)
     yield url
     proc.terminate()
     proc.wait(10)
-
-
-@pytest.fixture(scope="session")
-def playwright_instance():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture
@@ -131,3 +132,67 @@ def snippet(live_server, key, head="", body="", script="widget.js", attrs="defer
     return (f"<!doctype html><html><head><title>Customer</title>{head}</head><body><h1>Acme Inc.</h1>"
             f"<p>Our product page.</p>{body}<script src=\"{live_server}/{script}\" "
             f"data-ic-public-key=\"{key}\" {attrs}></script></body></html>")
+
+
+def log_in(page, email):
+    """Log in through the form; the dashboard's socket (the rep's presence) is connected after."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#call-alerts")).to_have_attribute("data-state", "connected")
+
+
+@pytest.fixture
+def rep_page(page, rep):
+    """The rep toggled Available and keeps the dashboard open (its socket is their presence)."""
+    rep.available = True
+    db.session.commit()
+    log_in(page, rep.email)
+    return page
+
+
+@pytest.fixture
+def visitor(browser):
+    """A visitor's own browser context (no dashboard cookies)."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def worker(settings, live_server):
+    """The RQ worker with its scheduler, as `make run` starts it (it enforces ring timeouts)."""
+    env = {**os.environ, "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"]}
+    proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def fetch(url, headers=None):
+    """(status, headers, body) of a GET, error statuses included."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, b""
+
+
+def call_through_the_widget(visitor, url, media="Video call"):
+    """Badge → welcome → the question (11-50) → contact step → the call button (call.js loads on it)."""
+    visitor.goto(url)
+    visitor.get_by_role("button", name="Talk to us live").click()
+    dialog = visitor.get_by_role("dialog")
+    dialog.get_by_role("button", name="Start").click()
+    dialog.get_by_label("11-50").check()
+    dialog.get_by_role("button", name="Next").click()
+    dialog.get_by_label("Name").fill("Vera Visitor")
+    dialog.get_by_label("Email").fill("vera@example.org")
+    dialog.get_by_role("button", name="Next").click()
+    assert visitor.evaluate("typeof window.ConvercCall") == "undefined"  # not loaded before the call
+    dialog.get_by_role("button", name=media).click()
+    return dialog

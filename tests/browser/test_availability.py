@@ -14,18 +14,9 @@ from app.extensions import db
 from app.models import RepSchedule, User
 from app.models.widget import settings_for
 from app.sites.service import create_site
-from tests.browser.conftest import snippet
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in, snippet
 
 READY = "<script>addEventListener('converc:ready',function(e){window.__ready=e.detail})</script>"
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Work email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ def test_toggle_on_every_page_and_the_reason_on_the_status_page(tokyo_page, brow
     log_in(page, rep.email)
     switch = page.get_by_role("switch")
     expect(switch).to_have_text("Not available")
-    expect(page.locator("#availability-home")).to_contain_text("Available is switched off")
+    expect(page.locator("#availability-home")).to_contain_text("The Available switch is off")
 
     switch.click()
     expect(switch).to_have_text("Available")
@@ -81,8 +72,42 @@ def test_toggle_on_every_page_and_the_reason_on_the_status_page(tokyo_page, brow
     expect(page.get_by_role("switch")).to_have_text("Not available")
     admin_page.reload()
     expect(admin_page.locator("tr.rep-row", has_text="Rex Rep")).to_contain_text(
-        "Available is switched off in their dashboard.")
+        "The Available switch is off.")
     admin_context.close()
+
+
+def test_a_refresh_in_flight_does_not_outlive_the_switch(tokyo_page, live_server, rep):
+    """The home panel refreshes itself when the socket connects and when the switch flips; an
+    older refresh still in flight at the click must not have the last word (htmx drops a
+    second request while one is in flight unless told to replace it)."""
+    page = tokyo_page
+    log_in(page, rep.email)
+    expect(page.locator("#availability-home")).to_contain_text("The Available switch is off")
+    held = []
+
+    def hold_first(route):
+        if held:
+            route.continue_()
+        else:  # answered now (switch off), delivered after the click
+            held.append((route, route.fetch()))
+
+    page.route("**/availability/home", hold_first)
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('presence-changed'))")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the panel did not refresh on presence-changed"
+
+    page.get_by_role("switch").click()
+    expect(page.get_by_role("switch")).to_have_text("Available")
+    route, stale = held[0]
+    try:
+        route.fulfill(response=stale)
+    except Exception:  # noqa: BLE001 - the browser already aborted it: that is the fix
+        pass
+    expect(page.locator("#availability-home")).to_contain_text("Can take a call now")
+    page.wait_for_timeout(300)  # a late stale answer would land now
+    expect(page.locator("#availability-home")).to_contain_text("Can take a call now")
 
 
 def test_editing_weekly_hours(tokyo_page, live_server, rep):
@@ -155,19 +180,22 @@ def test_the_switch_shows_and_hides_the_badge_on_the_customer_page(browser, page
         context.close()
         return ready
 
-    assert next_load() == {"visible": False, "reason": "unavailable"}
+    hidden = {"visible": False, "outcome": "hidden", "reason": "unavailable", "mode": "floating",
+              "publicKey": site.public_key}
+    assert next_load() == hidden
     log_in(page, rep.email)  # the dashboard is open: its socket is the rep's presence
     expect(page.locator("#call-alerts")).to_have_attribute("data-state", "connected")
-    assert next_load() == {"visible": False, "reason": "unavailable"}  # not toggled yet
+    assert next_load() == hidden  # not toggled yet
 
     switch = page.get_by_role("switch")
     switch.click()
     expect(switch).to_have_text("Available")
-    assert next_load() == {"visible": True, "available": True, "mode": "floating"}
+    assert next_load() == {"visible": True, "outcome": "shown", "available": True, "mode": "floating",
+                           "publicKey": site.public_key}
 
     switch.click()
     expect(switch).to_have_text("Not available")
-    assert next_load() == {"visible": False, "reason": "unavailable"}
+    assert next_load() == hidden
 
     # Available, but the rep closes the dashboard: nobody could answer, so the badge hides too
     switch.click()
@@ -178,4 +206,4 @@ def test_the_switch_shows_and_hides_the_badge_on_the_customer_page(browser, page
     while service.available_rep_ids(rep.organization_id):
         assert datetime.now(UTC) < deadline, "the closed dashboard still counts as present"
         time.sleep(0.1)
-    assert next_load() == {"visible": False, "reason": "unavailable"}
+    assert next_load() == hidden

@@ -6,22 +6,19 @@ consent required and not given, nothing is recorded or uploaded.
 The visitor's side is a stand-in customer page (another origin) that starts `ConvercCall` as the
 widget's flow does, with the site's recording policy and the visitor's consent."""
 
-import http.server
+import json
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from app import i18n
 from app.extensions import db
 from app.models import Call, CallEvent, Event, Recording
-from tests.browser.conftest import start_server
+from tests.browser.conftest import fetch, start_server
 from tests.calls_support import ANSWERS, make_site, qualification_token
-from tests.conftest import PASSWORD, free_port
 from tests.recording_helpers import run_jobs
 
 CUSTOMER_PAGE = """<!doctype html>
@@ -40,7 +37,7 @@ document.getElementById("badge").addEventListener("click", function () {{
     mount: mount, shadowRoot: root, baseUrl: "{server}", publicKey: "{public_key}",
     fingerprint: "fp-recorded", mediaType: "video", qualificationToken: "{token}",
     contact: {{ name: "Vera Visitor", email: "vera@example.org", phone: null }},
-    attributes: {{}}, pageUrl: location.href, copy: {{}}, calendarUrl: null, nextAvailableAt: null,
+    attributes: {{}}, pageUrl: location.href, copy: {copy}, calendarUrl: null, nextAvailableAt: null,
     theme: {{}}, recordingPolicy: "{policy}", recordingConsent: {consent},
     emit: function (name, detail) {{ window.widgetEvents.push(name); }},
     onClose: function () {{}}
@@ -72,68 +69,23 @@ def app(make_app, live_server, recordings_dir):
         yield app
 
 
-def customer_page(live_server, site, policy, consent):
-    html = CUSTOMER_PAGE.format(server=live_server, public_key=site.public_key,
-                                token=qualification_token(site), policy=policy,
-                                consent="true" if consent else "false").encode()
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}/pricing"
+# the contact the page sends: the token carries the same (the server refuses any other)
+PAGE_CONTACT = {"name": "Vera Visitor", "email": "vera@example.org", "phone": None}
 
 
 @pytest.fixture
-def shop(admin, live_server):
+def shop(admin, live_server, customer):
     """open(policy, consent): the site records with `policy`; the visitor's page, with their consent."""
-    servers = []
 
     def open_shop(policy, consent=False):
         site = make_site(admin.organization_id, "127.0.0.1", ring_timeout_seconds=30, recording_policy=policy)
-        server, url = customer_page(live_server, site, policy, consent)
-        servers.append(server)
-        return url
+        html = CUSTOMER_PAGE.format(server=live_server, public_key=site.public_key,
+                                    token=qualification_token(site, contact=PAGE_CONTACT), policy=policy,
+                                    consent="true" if consent else "false",
+                                    copy=json.dumps(i18n.catalogue("en")))
+        return customer.page("/pricing", html, host="127.0.0.1")
 
-    yield open_shop
-    for server in servers:
-        server.shutdown()
-
-
-@pytest.fixture
-def rep_page(page, rep):
-    rep.available = True
-    db.session.commit()
-    page.goto("/login")
-    page.get_by_label("Email").fill(rep.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#call-alerts")).to_have_attribute("data-state", "connected")
-    return page
-
-
-@pytest.fixture
-def visitor(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def fetch(url, headers=None):
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, b""
+    return open_shop
 
 
 def wait_for_media(page, expression, timeout=30):
@@ -171,7 +123,7 @@ def talk(rep_page, visitor, url, seconds):
     wait_for_media(rep_page, "ConvercCallScreen.session")
     time.sleep(seconds)
     rep_page.get_by_role("button", name="Hang up").click()
-    expect(visitor.get_by_text("Thanks for calling!")).to_be_visible()
+    expect(visitor.get_by_text("Thanks for talking with us!")).to_be_visible()
     # the rep's page moves on once the last chunks are up
     rep_page.wait_for_url(re.compile(r"/calls/[0-9a-f-]{36}$"), timeout=30000)
 
@@ -193,7 +145,7 @@ def test_a_recorded_call_produces_recording_ready_with_the_full_envelope(rep_pag
     expect(visitor.get_by_text("Recording", exact=True)).to_be_visible()
     time.sleep(4)
     rep_page.get_by_role("button", name="Hang up").click()
-    expect(visitor.get_by_text("Thanks for calling!")).to_be_visible()
+    expect(visitor.get_by_text("Thanks for talking with us!")).to_be_visible()
     rep_page.wait_for_url(re.compile(r"/calls/[0-9a-f-]{36}$"), timeout=30000)
 
     call = the_call()

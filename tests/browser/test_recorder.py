@@ -3,8 +3,6 @@
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import av
@@ -14,7 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Event, Recording
 from app.recordings.tokens import media_url, upload_token
-from tests.browser.conftest import start_server
+from tests.browser.conftest import fetch, start_server
 from tests.conftest import free_port
 from tests.recording_helpers import new_recording, run_jobs
 
@@ -57,14 +55,6 @@ def rep_page(browser, server):
     page.add_script_tag(url="/static/js/recorder.js")
     yield page
     context.close()
-
-
-def fetch(url, headers=None):
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, b""
 
 
 def test_a_recorded_call_produces_recording_ready_with_working_urls(app, admin, rep_page, tmp_path):

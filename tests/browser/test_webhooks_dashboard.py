@@ -3,24 +3,13 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import start_server
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
 
-
-@pytest.fixture
-def live_server(app, settings):
-    proc, url = start_server(settings, extra_env={"WEBHOOK_ALLOW_HTTP": "true",
-                                                  "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"})
-    yield url
-    proc.terminate()
-    proc.wait(10)
+pytestmark = pytest.mark.loopback_hooks
 
 
 def test_api_key_and_webhook_test_event(page, admin, receiver):
-    page.goto("/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, admin.email)
 
     page.get_by_role("link", name="Integrations").click()
     page.get_by_role("link", name="API Keys").click()

@@ -1,11 +1,13 @@
 """The widget in a real Chromium, on a customer page served from another origin."""
 
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
+from app.availability.service import invalidate as invalidate_availability
 from app.extensions import db
 from app.models.widget import (
     QualificationOption,
@@ -16,7 +18,7 @@ from app.models.widget import (
 )
 from app.realtime import presence
 from app.sites.service import create_site
-from tests.browser.conftest import snippet
+from tests.browser.conftest import log_in, snippet
 from tests.conftest import PASSWORD
 
 
@@ -34,6 +36,7 @@ def available(user):
     user.available = True
     db.session.commit()
     presence.touch(user.id, user.organization_id, f"dashboard-of-{user.id}")
+    invalidate_availability(user.organization_id)  # what the toggle and the socket do
 
 
 def add_question(site, label, type_="single_select", required=True, options=()):
@@ -93,13 +96,13 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
     expect(dialog.get_by_text("You're all set.")).to_be_visible()
 
     # when call.js cannot be loaded, "Call now" says so clearly
-    page.route("**/static/widget/call.js*", lambda route: route.fulfill(status=404, body="gone"))
+    page.route("**/widget/call.js*", lambda route: route.fulfill(status=404, body="gone"))
     dialog.get_by_role("button", name="Video call").click()
     expect(dialog.get_by_text("Calls can't start from this page right now")).to_be_visible()
 
     # what the flow hands call.js (the real one is tested end to end in test_calls.py)
-    page.unroute("**/static/widget/call.js*")
-    page.route("**/static/widget/call.js*", lambda route: route.fulfill(
+    page.unroute("**/widget/call.js*")
+    page.route("**/widget/call.js*", lambda route: route.fulfill(
         status=200, content_type="text/javascript", body=FAKE_CALL_JS))
     dialog.get_by_role("button", name="Back").click()
     dialog.get_by_role("button", name="Audio call").click()
@@ -111,7 +114,8 @@ def test_badge_flow_required_question_and_ready_to_call(page, live_server, custo
     assert opts["keys"] == sorted(["mount", "shadowRoot", "baseUrl", "publicKey", "fingerprint", "mediaType",
                                    "qualificationToken", "contact", "attributes", "pageUrl", "copy",
                                    "calendarUrl", "nextAvailableAt", "theme", "emit", "onClose",
-                                   "recordingPolicy", "recordingConsent"])
+                                   "recordingPolicy", "recordingConsent", "focus", "announce", "backAt",
+                                   "leaveDetails", "rejoin"])
     assert opts["inShadow"] and opts["fp"] == page.evaluate("localStorage.getItem('converc_fp')")
     assert opts["contact"]["email"] == "visitor@example.com" and opts["token"]
     assert {"waiting", "connected", "ended", "unavailable", "missed"} <= set(opts["copy"])
@@ -150,7 +154,8 @@ def test_hide_when_unavailable_hides_it(page, live_server, customer, site):
     page.goto(customer.page("/", snippet(live_server, site.public_key, body=(
         "<script>addEventListener('converc:ready',function(e){window.__ready=e.detail})</script>"))))
     page.wait_for_function("window.__ready")
-    assert page.evaluate("window.__ready") == {"visible": False, "reason": "unavailable"}
+    assert page.evaluate("window.__ready") == {"visible": False, "outcome": "hidden", "reason": "unavailable",
+                                               "mode": "floating", "publicKey": site.public_key}
     assert page.locator("converc-widget").count() == 0
     assert any("nobody is available" in m for m in messages)
 
@@ -179,13 +184,27 @@ def test_unavailable_shows_calendar_and_when_someone_is_back(browser, live_serve
 
 
 def test_inline_embed_renders_in_its_container(page, live_server, customer, site, admin):
-    available(admin)
     add_question(site, "Company size", options=[("1-10", False), ("11-50", False)])
     html = snippet(live_server, site.public_key, body='<div id="talk-here"></div>', script="embed.js",
                    attrs='data-ic-container="talk-here" data-ic-embed-style="0" async')
-    page.goto(customer.page("/", html))
+    url = customer.page("/", html)
+    page.goto(url)
     container = page.locator("#talk-here")
-    expect(container.get_by_text("Talk to someone on our team right now")).to_be_visible()
+    # nobody there: the card does not promise someone "right now" (the badge tells the truth too)
+    expect(container.get_by_text("Nobody can take a call right now.")).to_be_visible()
+    expect(container.get_by_text("Talk to someone on our team right now")).to_have_count(0)
+
+    available(admin)
+    promise = container.get_by_text("Talk to someone on our team right now")
+    either = promise.or_(container.get_by_text("Nobody can take a call right now."))
+    deadline = time.monotonic() + 30  # other web processes forget their copy within seconds
+    while True:
+        page.goto(url)  # the config revalidates on every load (no-cache): no browser copy in the way
+        expect(either).to_be_visible()
+        if promise.count():
+            break
+        assert time.monotonic() < deadline, "the embed still says nobody is available"
+        time.sleep(0.5)
     assert page.locator("converc-widget").count() == 0  # no floating badge
     container.get_by_role("button", name="Start").click()
     expect(container.get_by_text("Company size")).to_be_visible()
@@ -208,7 +227,8 @@ def test_page_opens_it_with_its_own_button_and_attributes(page, live_server, cus
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     assert page.evaluate("window.__events") == ["opened", "closed"]
-    expect(page.get_by_role("button", name="Talk to us live")).to_be_focused()
+    # focus returns to what opened the dialog: the page's own button
+    expect(page.locator("#talk")).to_be_focused()
 
 
 def test_strict_csp_page_still_shows_it(page, live_server, customer, site, admin):
@@ -273,10 +293,36 @@ def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admi
     assert settings_for(site).badge_label == "Chat with Sales"
 
     page.goto("/widget/theme")
-    page.locator("#preview-step").select_option("unavailable")
+    states = page.get_by_role("group", name="Show the widget at")
+    states.get_by_role("button", name="Nobody available").click()
     expect(preview.get_by_text("Nobody can take a call right now.")).to_be_visible()
     page.get_by_role("textbox", name="Nobody available").fill("Out to lunch")
     expect(preview.get_by_text("Out to lunch")).to_be_visible()
+    # the call's states, drawn by the real call.js with the unsaved theme, and no call made
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method != "GET" else None)
+    page.get_by_label("Widget colour (badge and header)").fill("#0f766e")
+    page.get_by_role("textbox", name="Waiting for a rep").fill("Ringing the team now")
+    states.get_by_role("button", name="Ringing").click()
+    expect(preview.get_by_text("Ringing the team now")).to_be_visible()
+    expect(preview.locator(".cc-pulse")).to_have_css("background-color", "rgb(15, 118, 110)")
+    expect(states.get_by_role("button", name="Ringing")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("textbox", name="Connected").fill("You are live")
+    states.get_by_role("button", name="In call").click()
+    expect(preview.get_by_text("You are live")).to_be_visible()
+    expect(preview.get_by_role("button", name="Hang up")).to_be_visible()
+    page.get_by_role("textbox", name="Call ended").fill("Bye for now")
+    states.get_by_role("button", name="Ended", exact=True).click()
+    expect(preview.get_by_text("Bye for now")).to_be_visible()
+    page.get_by_role("textbox", name="Nobody picked up").fill("We missed you")
+    states.get_by_role("button", name="Nobody picked up").click()
+    expect(preview.get_by_text("We missed you")).to_be_visible()
+    preview.get_by_role("button", name="Leave your details").click()  # the callback screen, not sent
+    expect(preview.get_by_label("Email")).to_be_visible()
+    states.get_by_role("button", name="Callback").click()
+    expect(preview.get_by_role("button", name="Send")).to_be_visible()
+    assert [url for url in posts if not url.endswith("/preview")] == []  # no call, no callback created
+    assert theme_for(site).primary_color != "#0f766e"  # still unsaved
 
     page.goto("/widget/qualifications")
     page.get_by_role("textbox", name="Question").fill("How big is your team?")
@@ -288,6 +334,34 @@ def test_admin_sees_the_live_preview_change_as_they_type(page, live_server, admi
     expect(preview.get_by_label("Just me")).to_be_visible()
     page.get_by_role("button", name="Add question").click()
     expect(page.get_by_role("heading", name="1. How big is your team?")).to_be_visible()
+
+
+def test_add_and_remove_option_rows_before_saving(page, live_server, admin, site):
+    """Add option gives the new question one more row (no save, the other forms keep their edits);
+    Remove drops a row; the question saves what is shown."""
+    add_question(site, "Budget", type_="text")
+    db.session.commit()
+    log_in(page, admin.email)
+    page.goto("/widget/qualifications")
+    page.get_by_role("textbox", name="Question").first.fill("Budget per month")  # unsaved, elsewhere
+    new = page.locator("#new-form")
+    new.get_by_role("textbox", name="Question").fill("Which plan?")
+    new.get_by_label("Answer type").select_option("single_select")
+    for i, label in enumerate(["Free", "Pro"], start=1):
+        new.get_by_label(f"Option {i} label").fill(label)
+    expect(new.get_by_label("Option 3 label")).to_be_hidden()
+    new.get_by_role("button", name="+ Add option").click()
+    expect(new.get_by_label("Option 3 label")).to_be_focused()
+    page.keyboard.type("Team")
+    expect(new.get_by_label("Option 1 label")).to_have_value("Free")
+    expect(page.get_by_role("textbox", name="Question").first).to_have_value("Budget per month")
+    new.get_by_role("button", name="Remove option 2").click()
+    expect(new.get_by_label("Option 2 label")).to_have_value("Team")
+    assert [q.label for q in flow_for(site).questions] == ["Budget"]  # nothing saved yet
+    new.get_by_role("button", name="Add question").click()
+    expect(page.get_by_role("heading", name="2. Which plan?")).to_be_visible()
+    db.session.expire_all()
+    assert [o.label for o in flow_for(site).questions[1].options] == ["Free", "Team"]
 
 
 def test_injected_by_a_tag_manager_and_opened_before_ready(page, live_server, customer, site, admin):

@@ -6,8 +6,9 @@ const schemaTools = require('zapier-platform-core/src/tools/schema');
 
 const App = require('../index');
 
-it('is a valid Zapier app with the three triggers', () => {
+it('is a valid Zapier app with the three call triggers and the lead triggers', () => {
   assert.deepEqual(schemaTools.validateApp(schemaTools.compileApp(App)), []);
-  assert.deepEqual(Object.keys(App.triggers), ['call_ended', 'call_recording_ready', 'call_transcript_ready']);
+  assert.deepEqual(Object.keys(App.triggers), ['call_ended', 'call_recording_ready', 'call_transcript_ready',
+    'callback_requested', 'callback_completed', 'contact_disqualified']);
   assert.equal(App.authentication.type, 'custom');
 });

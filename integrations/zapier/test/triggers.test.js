@@ -28,6 +28,9 @@ describe('triggers', { skip: needServer && 'CONVERC_BASE_URL and CONVERC_API_KEY
     ['call_ended', 'call.ended'],
     ['call_recording_ready', 'call.recording_ready'],
     ['call_transcript_ready', 'call.transcript_ready'],
+    ['callback_requested', 'callback.requested'],
+    ['callback_completed', 'callback.completed'],
+    ['contact_disqualified', 'contact.disqualified'],
   ]) {
     it(`${key}: Find new records returns ${type} envelopes`, async () => {
       const records = await appTester(App.triggers[key].operation.performList, { authData });

@@ -1,4 +1,4 @@
-// The three triggers of the product doc. Each is a REST hook: Zapier subscribes a target URL
+// The three triggers of the product doc, and the lead triggers (callbacks, disqualified contacts). Each is a REST hook: Zapier subscribes a target URL
 // for one event type, Converc POSTs the signed event envelope there, and "Find new records"
 // (performList) reads the latest events of that type.
 const { baseUrl } = require('../lib/base');
@@ -45,6 +45,9 @@ const outputFields = [
   { key: 'data__recording__videoUrl', label: 'Recording Video URL' },
   { key: 'data__recording__audioUrl', label: 'Recording Audio URL' },
   { key: 'data__transcript__text', label: 'Transcript Text' },
+  { key: 'data__callback__id', label: 'Callback ID' },
+  { key: 'data__callback__preferredWindow', label: 'Callback Preferred Window' },
+  { key: 'data__callback__note', label: 'Callback Note' },
 ];
 
 const trigger = (key, event, label, description) => ({
@@ -75,5 +78,23 @@ module.exports = [
     'call.transcript_ready',
     'Call Transcript Ready',
     'Triggers once the transcript is ready.',
+  ),
+  trigger(
+    'callback_requested',
+    'callback.requested',
+    'Callback Requested',
+    'Triggers when a visitor leaves their details for a callback.',
+  ),
+  trigger(
+    'callback_completed',
+    'callback.completed',
+    'Callback Completed',
+    'Triggers when a rep marks a callback done.',
+  ),
+  trigger(
+    'contact_disqualified',
+    'contact.disqualified',
+    'Contact Disqualified',
+    'Triggers when the qualification turns a visitor away (their answers and contact are kept).',
   ),
 ];

@@ -1,0 +1,99 @@
+"""One reader thread per process serves every websocket (app/realtime/reader.py): a message
+reaches the handler waiting in receive(), the close of either side is noticed, a client that
+stops answering pings is closed, and open sockets add no thread each."""
+
+import base64
+import os
+import socket
+import threading
+
+import pytest
+from simple_websocket import Client, ConnectionClosed, Server
+
+from app.realtime.reader import SharedReader, forget
+
+
+def _handshake_environ(sock: socket.socket) -> dict:
+    """What a WSGI server hands flask-sock for an upgrade request (the socket under werkzeug's key)."""
+    return {"werkzeug.socket": sock, "HTTP_HOST": "127.0.0.1", "HTTP_UPGRADE": "websocket",
+            "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_VERSION": "13",
+            "HTTP_SEC_WEBSOCKET_KEY": base64.b64encode(os.urandom(16)).decode()}
+
+
+@pytest.fixture
+def listener():
+    server = socket.create_server(("127.0.0.1", 0))
+    yield server
+    server.close()
+
+
+def _accept(listener, ping_interval=None) -> Server:
+    """The server side of the next connection, read by the shared reader: the upgrade request is
+    read first, as a WSGI server does before flask-sock gets the socket."""
+    sock, _ = listener.accept()
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += sock.recv(4096)
+    environ = {"werkzeug.socket": sock}
+    for line in request.decode().split("\r\n")[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            environ["HTTP_" + name.strip().upper().replace("-", "_")] = value.strip()
+    return Server(environ, ping_interval=ping_interval, thread_class=SharedReader)
+
+
+def _pair(listener, **options) -> tuple[Server, Client]:
+    port = listener.getsockname()[1]
+    accepted = {}
+    thread = threading.Thread(target=lambda: accepted.update(ws=_accept(listener, **options)))
+    thread.start()
+    client = Client.connect(f"ws://127.0.0.1:{port}/")
+    thread.join(30)
+    return accepted["ws"], client
+
+
+def _wait_closed(server: Server) -> None:
+    """receive() until the socket is closed (ConnectionClosed); a quiet half minute is a failure."""
+    with pytest.raises(ConnectionClosed):
+        for _ in range(60):
+            server.receive(timeout=0.5)
+
+
+def test_messages_both_ways_and_the_clients_close(listener):
+    server, client = _pair(listener)
+    client.send("hello")
+    assert server.receive(timeout=30) == "hello"
+    server.send("back")
+    assert client.receive(timeout=30) == "back"
+    client.close()
+    _wait_closed(server)  # the reader saw the close frame and woke the waiting handler
+    forget(server)
+
+
+def test_a_client_that_stops_answering_pings_is_closed(listener):
+    port = listener.getsockname()[1]
+    raw = socket.create_connection(("127.0.0.1", port))  # connects, then never reads nor answers
+    server = Server(_handshake_environ(listener.accept()[0]), ping_interval=0.5, thread_class=SharedReader)
+    try:
+        _wait_closed(server)  # the first ping went unanswered: the next one closes the socket instead
+    finally:
+        forget(server)
+        raw.close()
+
+
+def test_open_sockets_add_no_thread_each(listener):
+    pairs = [_pair(listener)]  # the first starts the process's reader thread
+    before = threading.active_count()
+    pairs += [_pair(listener) for _ in range(20)]
+    servers_threads = threading.active_count() - before
+    for server, client in pairs:
+        client.send("still here")
+        assert server.receive(timeout=30) == "still here"
+    # the clients each run their own reader thread (simple_websocket's client), the servers none
+    assert servers_threads == 20
+    for server, client in pairs:
+        client.close()
+        _wait_closed(server)  # the reader answered the close, so the client's own thread ends too
+        forget(server)
+        client.thread.join(30)
+        assert not client.thread.is_alive()

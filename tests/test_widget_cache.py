@@ -1,0 +1,175 @@
+"""/widget/config at scale: no SQL on the hot path whatever the number of sites, an availability
+answer kept until a change or its next boundary (each changing event drops it), a cold Redis
+warmed by a background pass, and a bounded per-process memory."""
+
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.availability import service as availability
+from app.availability.jobs import sweep_faded_presence
+from app.calls import service as calls
+from app.realtime import presence
+from app.sites.service import create_site
+from app.widget.service import LocalCache, warm
+from tests.calls_support import go_online, make_site
+
+ORIGIN = "https://example.com"
+
+
+@contextmanager
+def statements():
+    """Every SQL statement any engine runs inside the block."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+
+
+def page(site) -> str:
+    """The config URL of a site's page (read now: the test's own objects expire on commits)."""
+    return f"/widget/config?public_key={site.public_key}&domain={site.domain}"
+
+
+def available(client, url) -> bool:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["availability"]["available"]
+
+
+@pytest.fixture
+def visitor(make_app):
+    """A web process of its own that remembers nothing locally: every request reads Redis, as
+    another process's would right after a change."""
+    return make_app(WIDGET_LOCAL_CACHE_SECONDS=0).test_client()
+
+
+def test_no_sql_on_the_hot_path_at_many_sites(app, make_app, admin, other_admin):
+    sites = [create_site(owner.organization_id, f"shop{i}.example.com")
+             for owner in (admin, other_admin) for i in range(30)]
+    urls = [page(site) for site in sites]
+    warm()
+    client = make_app(WIDGET_LOCAL_CACHE_SECONDS=0).test_client()
+    with statements() as seen:
+        for url in urls * 2:
+            available(client, url)
+    assert seen == []
+
+
+def test_a_cold_redis_is_still_right_and_warmed_in_the_background(app, visitor, admin, rep):
+    site = make_site(admin.organization_id, "example.com")
+    url = page(site)
+    go_online(rep)
+    assert available(visitor, url) is True
+    app.extensions["redis"].flushdb()  # a restarted, empty Redis: presence lost too
+    assert available(visitor, url) is False  # nobody's dashboard is known to be open
+    go_online(rep)  # the sockets' next heartbeat
+    availability.invalidate(rep.organization_id)
+    assert available(visitor, url) is True
+    app.extensions["redis"].flushdb()
+    go_online(rep)
+    assert warm() == {"sites": 1, "organizations": 1}
+    with statements() as seen:
+        assert available(visitor, url) is True
+    assert seen == []
+    assert warm() == {"sites": 0, "organizations": 0}  # nothing left to do
+
+
+def test_the_answer_is_kept_until_a_change_not_for_seconds(app, visitor, admin, rep):
+    site = make_site(admin.organization_id, "example.com")
+    url = page(site)
+    go_online(rep)
+    assert available(visitor, url) is True
+    ttl = app.extensions["redis"].pttl(f"availability:{admin.organization_id}")
+    assert ttl > 3600 * 1000  # no hours, no busy blocks: nothing ends it but a change
+
+
+def _toggle(rep, site):
+    availability.set_available(rep, False)
+
+
+def _schedule(rep, site):
+    availability.save_schedule(rep, "UTC", [[]] * 7, follows_default=False)
+
+
+def _override(rep, site):
+    availability.save_override(rep, datetime.now(UTC).date(), [])
+
+
+def _busy(rep, site):
+    now = datetime.now(UTC)
+    availability.replace_busy_blocks(rep.id, "google", now - timedelta(hours=1), now + timedelta(days=1),
+                                     [(now - timedelta(minutes=5), now + timedelta(hours=1))])
+
+
+def _pause(rep, site):
+    availability.pause_all([site], True)
+
+
+def _presence(rep, site):
+    # what the rep socket does when its last dashboard closes
+    from app.realtime.routes import _presence_changed
+
+    for socket_id in [m.decode() for m in app_redis().zrange(f"presence:user:{rep.id}", 0, -1)]:
+        _presence_changed(rep.organization_id, presence.leave(rep.id, rep.organization_id, socket_id), rep.id)
+
+
+def _faded(rep, site):
+    # the rep's process died: no close, the heartbeat simply stops; cron's sweep notices
+    redis, past = app_redis(), time.time() - 1
+    for key in (f"presence:user:{rep.id}", f"presence:org:{rep.organization_id}"):
+        redis.zadd(key, {member: past for member in redis.zrange(key, 0, -1)})
+    assert sweep_faded_presence() == 1
+
+
+def _call(rep, site):
+    call = calls.request_call(site, fingerprint="fp-cache", qualification={"answers": []})
+    calls.accept(call.id, rep)
+
+
+def app_redis():
+    from app.redis_store import get_redis
+
+    return get_redis()
+
+
+@pytest.mark.parametrize("change", [_toggle, _presence, _faded, _schedule, _override, _busy, _pause, _call],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_each_change_is_answered_right_after_it(app, visitor, admin, rep, change):
+    site = make_site(admin.organization_id, "example.com")
+    url = page(site)
+    go_online(rep)
+    assert available(visitor, url) is True  # cached now, for as long as nothing changes
+    change(rep, site)
+    assert available(visitor, url) is False
+
+
+def test_the_end_of_a_call_makes_the_rep_available_again(app, visitor, admin, rep):
+    site = make_site(admin.organization_id, "example.com")
+    url = page(site)
+    go_online(rep)
+    call = calls.request_call(site, fingerprint="fp-end", qualification={"answers": []})
+    calls.accept(call.id, rep)
+    assert available(visitor, url) is False
+    calls.end(call.id, "rep_hung_up")
+    assert available(visitor, url) is True
+
+
+def test_the_process_memory_is_a_bounded_lru(app):
+    cache = LocalCache(max_entries=3)
+    for key in "abc":
+        cache.put(key, key.upper(), 60)
+    assert cache.peek("a") == "A"  # used: "b" is now the least recently used
+    cache.put("d", "D", 60)
+    assert [cache.peek(k) for k in "abcd"] == ["A", None, "C", "D"]
+    cache.put("e", "E", 0)  # nothing remembered for no time
+    assert cache.peek("e") is None
