@@ -326,9 +326,17 @@ def test_the_dashboards_embed_snippet_does_not_shift_the_page(page, app, live_se
     embed = dashboard_embed_snippet(app, site, live_server)
     assert "min-height" in embed
     below = "<p id='below'>" + "Content under the widget. " * 40 + "</p>"
+    held = []  # embed.js waits until the page has painted, as it does on a slow network
+    page.route("**/embed.js*", lambda route: held.append(route))
     for name, markup in (("dashboard", embed), ("bare", re.sub(r'\s*style="[^"]*"', "", embed))):
         page.goto(customer.page(f"/{name}", "<!doctype html><html><head>" + CLS + READY + "</head><body>"
-                                "<h1>Contact us</h1>" + markup + below + "</body></html>"))
+                                "<h1>Contact us</h1>" + markup + below + "</body></html>"), wait_until="commit")
+        page.wait_for_function("performance.getEntriesByType('paint').length > 0 && !!document.getElementById('below')")
+        for _ in range(200):  # the handler runs while Playwright is waiting
+            if held:
+                break
+            page.wait_for_timeout(50)
+        held.pop().continue_()
         expect(page.locator("#ic-embed").get_by_role("button", name="Start")).to_be_visible()
         page.wait_for_timeout(500)
         shift = page.evaluate("window.__cls")
