@@ -37,6 +37,12 @@ def post_worker_init(worker):
     install_sigterm(worker)
 
 
+def worker_exit(server, worker):
+    from app.ops.shutdown import finish
+
+    finish()
+
+
 def child_exit(server, worker):
     if _multiproc_dir():
         from prometheus_client import multiprocess
