@@ -25,8 +25,9 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    # each websocket holds one of the worker's --threads: unless set, the process refuses sockets
-    # (1013) while some threads are still free, so plain HTTP is never starved by idle dashboards
+    # a call socket holds one of the worker's --threads (a dashboard's none): unless set, the
+    # process refuses sockets (1013) while some threads are still free, so plain HTTP is never
+    # starved, whichever kind the sockets are
     threads = worker.cfg.threads
     os.environ.setdefault("WEBSOCKET_LIMIT", str(threads - min(100, threads // 2)))
 

@@ -114,11 +114,14 @@ def test_a_client_that_reads_nothing_stalls_nobody_and_is_closed(listener):
         client.send("meanwhile")  # the shared reader was never blocked by the stuck client
         assert other.receive(timeout=30) == "meanwhile"
         _wait_closed(server)  # past MAX_PENDING the stuck client is let go
+        client.close()
+        _wait_closed(other)  # the reader answered the close, so the client's own thread ends too
     finally:
         forget(server)
         forget(other)
-        client.close()
         stuck.close()
+    client.thread.join(30)
+    assert not client.thread.is_alive()
     assert MAX_PENDING < 10_000 * len(chunk)
 
 

@@ -103,7 +103,10 @@ class _Session:
             if self.running:
                 return
             self.running = True
-        _workers.submit(self._run)
+        try:
+            _workers.submit(self._run)
+        except RuntimeError:
+            pass  # the process is exiting (wait_for_sessions): nothing runs any more
 
     def _run(self) -> None:
         while True:
