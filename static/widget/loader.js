@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /*! Converc widget loader: served as /widget.js (floating badge) and /embed.js (inline).
  * Only the loader and the badge live here; the visitor's flow (and later the call) load on the
  * first click, so a page where nobody clicks pays for this file alone. Everything renders in a
@@ -11,6 +12,10 @@
  * plus a hard-coded tag, an SPA re-running it) only hands new tags to it. One floating badge per
  * page, one embed per container, one config request per public key. The badge comes back after the
  * page swaps its body, and availability is re-checked while the page is visible.
+ *
+ * The first line is V8's compile hint (kept when served): Chromium compiles every function on a
+ * background thread while the file streams in, instead of on the page's main thread at the first
+ * call of each (the badge calls a good share of them before it shows).
  */
 (function () {
   "use strict";
