@@ -1,4 +1,4 @@
-"""Benchmark: widget.js's and embed.js's main-thread time on a page against a minimal badge. Prints figures; not a test.
+"""Benchmark: widget.js's and embed.js's main-thread time against a minimal badge. Prints figures; not a test.
 
 Issue #12/#19's target: what widget.js (and embed.js) cost the host page's main thread is at most
 1.5x what a minimal badge costs that does the same work a badge must do: fetch /widget/config from
@@ -125,11 +125,11 @@ def run(env: dict, runs: int) -> None:
     base, key = f"http://127.0.0.1:{port}", env["PUBLIC_KEY"]
     text = "<p>Our product page, with a good deal of text to lay out.</p>" * 200
     widget = f'<script src="{base}/widget.js" data-ic-public-key="{key}" defer></script>'
-    embed = f'<div id="ic-embed"></div><script src="{base}/embed.js" data-ic-public-key="{key}" defer></script>'
+    embed = '<div id="ic-embed"></div>' + widget.replace("/widget.js", "/embed.js")
     anchor = f'<script src="/minimal-badge.js" data-key="{key}" data-base="{base}" defer></script>'
     pages = {"/without": PAGE.format(text=text, snippet=""), "/minimal-badge.js": MINIMAL_BADGE,
-             "/widget": PAGE.format(text=text, snippet=widget), "/embed": PAGE.format(text=text, snippet=embed),
-             "/minimal": PAGE.format(text=text, snippet=anchor)}
+             **{f"/{kind}": PAGE.format(text=text, snippet=snippet)
+                for kind, snippet in (("widget", widget), ("embed", embed), ("minimal", anchor))}}
     server, cport = customer_server(pages)
     kinds = ("without", "widget", "embed", "minimal")
     costs: dict[str, list[dict]] = {kind: [] for kind in kinds[1:]}
@@ -154,7 +154,8 @@ def run(env: dict, runs: int) -> None:
 
 
 def report(costs: dict, runs: int) -> None:
-    medians = {kind: {n: statistics.median(c[n] for c in costs[kind]) for n in (*PARTS, CPU)} for kind in costs}
+    medians = {kind: {n: statistics.median(c[n] for c in runs_of_kind) for n in (*PARTS, CPU)}
+               for kind, runs_of_kind in costs.items()}
     for kind, label in (("minimal", "minimal shadow-root badge (anchor)"), ("widget", "widget.js"),
                         ("embed", "embed.js")):
         m = medians[kind]
