@@ -424,6 +424,24 @@ def test_registered_consumers_get_every_event_once(app, admin, receiver, monkeyp
     assert app.extensions["redis"].llen("test:consumed") == 1 and len(receiver.at("/hook")) == 1
 
 
+def test_a_batch_of_events_reads_the_organizations_integrations_and_rules_once(app, admin):
+    def statements_to_dispatch(count: int) -> int:
+        events_in_one_commit(admin.organization_id, count)
+        seen = []
+
+        def count_statement(*_):
+            seen.append(1)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count_statement)
+        try:
+            assert jobs.dispatch_pending() == count  # every consumer's turn: integrations, automations
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count_statement)
+        return len(seen)
+
+    assert statements_to_dispatch(20) == statements_to_dispatch(5)
+
+
 @pytest.mark.parametrize(("value", "low", "high"), [
     ("120", 120, 120), ("0", 0, 0), ("soon", None, None), (None, None, None),
     ("Wed, 21 Oct 2099 07:28:00 GMT", 10**9, 10**10), ("Wed, 21 Oct 2015 07:28:00 GMT", 0, 0),

@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.events import consumers
+from app.events import consumers, one_batch
 from app.extensions import db
 from app.jobs import enqueue, queue
 from app.models import Event, WebhookAttempt, WebhookDelivery
@@ -51,8 +51,9 @@ def dispatch_pending() -> int:
     events, owed = service.claim_undispatched(DISPATCH_BATCH)
     if owed:
         enqueue_deliveries(owed)
-    for event in events:
-        run_consumers(str(event.id))
+    with one_batch():
+        for event in events:
+            run_consumers(str(event.id))
     if len(events) == DISPATCH_BATCH:  # more are waiting: a job of their own
         q = queue()
         q.enqueue_many(dispatch_pending_job(q))
