@@ -292,21 +292,19 @@ def attempt(delivery_ids, trigger: str = "auto") -> list[Outcome]:
 def _claimed(delivery_ids, trigger: str) -> tuple[list[WebhookDelivery], list[Outcome]]:
     """The claimed deliveries to send, each with its endpoint and event; the ones nobody wants any
     more (endpoint or organization switched off since) are canceled."""
-    endpoints = db.session.execute(
-        sa.select(WebhookEndpoint, Organization.webhooks_enabled)
-        .join(Organization, Organization.id == WebhookEndpoint.organization_id)
-        .where(WebhookEndpoint.id.in_(sa.select(WebhookDelivery.endpoint_id)
-                                      .where(WebhookDelivery.id.in_(delivery_ids))))).all()
-    wanted = {endpoint.id for endpoint, enabled in endpoints if endpoint.is_active and enabled}
-    deliveries = db.session.scalars(  # each delivery's endpoint is then found in the session
-        sa.select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))
-        .options(sa.orm.joinedload(WebhookDelivery.event))).all()
-    if trigger != "auto":
-        return deliveries, []
-    unwanted = [_columns(d, status="canceled", next_attempt_at=None)
-                for d in deliveries if d.endpoint_id not in wanted]
+    rows = db.session.execute(
+        sa.select(WebhookDelivery, Organization.webhooks_enabled)
+        .join(Organization, Organization.id == WebhookDelivery.organization_id)
+        .where(WebhookDelivery.id.in_(delivery_ids))
+        .options(sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event))).all()
+    wanted, unwanted = [], []
+    for delivery, enabled in rows:
+        if trigger != "auto" or (enabled and delivery.endpoint.is_active):
+            wanted.append(delivery)
+        else:
+            unwanted.append(_columns(delivery, status="canceled", next_attempt_at=None))
     _update(unwanted)
-    return [d for d in deliveries if d.endpoint_id in wanted], [Outcome.of(c) for c in unwanted]
+    return wanted, [Outcome.of(c) for c in unwanted]
 
 
 def _by_endpoint(deliveries: list[WebhookDelivery]):
