@@ -41,12 +41,9 @@ def lease() -> float:
     return 2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2
 
 
-def acquire(endpoint_id, token: str, wait: float = 2.0) -> bool:
-    """A slot for a job's requests; waits up to `wait` s for a busy endpoint, not at all for a slow one.
-
-    Busy slots turn over within a batch of fast requests: waiting for one is much sooner than
-    putting the batch back for seconds.
-    """
+def acquire(endpoint_id, token: str, wait: float = 0.25) -> bool:
+    """A slot for one request or a batch of them; waits up to `wait` s for a busy endpoint, not at
+    all for a slow one."""
     script = get_redis().register_script(_ACQUIRE)
     give_up, pause = time.monotonic() + wait, 0.005
     while True:
