@@ -10,6 +10,7 @@ it has subscribed again entries are kept only WIDGET_LOCAL_CACHE_SECONDS, as if 
 
 import logging
 import os
+import socket
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from redis.retry import Retry
 from app.redis_store import unless_redis_down
 
 CHANNEL = "widget:forget"  # messages: "<kind> <id>", the key of a LocalCache entry
+KEEPALIVE = {socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 log = logging.getLogger(__name__)
 
 
@@ -104,8 +106,8 @@ class Listener:
             self.caches.add(cache)
             cache.listener = self
             cache.forget_all(listening=self.subscribed)
-        if self.subscribed:
-            _start_preload(cache)
+            if self.subscribed:
+                _start_preload(cache)
 
     def _listen_forever(self) -> None:
         delay = 0.1
@@ -113,10 +115,10 @@ class Listener:
             try:
                 self._listen()
             except (redis.RedisError, OSError):
+                delay = 0.1 if self.subscribed else min(delay * 2, 5)  # back off while Redis stays away
                 log.warning("widget cache: Redis subscription lost, retrying in %.1fs", delay)
             self._forget_all(subscribed=False)
             time.sleep(delay)
-            delay = min(delay * 2, 5)
 
     def _still_needed(self) -> bool:
         """False once every app it served is gone (tests): it leaves the registry, its thread ends."""
@@ -127,9 +129,10 @@ class Listener:
             return False
 
     def _listen(self) -> None:
-        # no silent reconnect (redis-py's default retries resubscribe): a gap must forget everything
+        # no silent reconnect (redis-py's default retries resubscribe): a gap must forget everything;
+        # keepalives notice a Redis that vanished without closing the connection within a minute
         client = redis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), socket_keepalive=True,
-                                      health_check_interval=30)
+                                      socket_keepalive_options=KEEPALIVE, health_check_interval=30)
         with client.pubsub() as pubsub:
             pubsub.subscribe(CHANNEL)
             while (message := pubsub.get_message(timeout=5)) is None or message["type"] != "subscribe":
