@@ -17,8 +17,8 @@ from app.calls import service as calls
 from app.extensions import db
 from app.realtime import presence
 from app.sites.service import create_site
-from app.widget.local_cache import LocalCache, listen
-from app.widget.service import local_cache, warm
+from app.widget.local_cache import LocalCache
+from app.widget.service import local_cache, serving_cache, warm
 from tests.calls_support import go_online, make_site
 from tests.conftest import PASSWORD
 from tests.faults.processes import wait_until
@@ -210,14 +210,30 @@ def remembering_app(make_app, **settings):
     while it hears nothing), and is listening by now."""
     app = make_app(WIDGET_LOCAL_CACHE_SECONDS=3600, WIDGET_RATE_LIMIT="100000 per minute", **settings)
     with app.app_context():
-        listen(local_cache(), app.config["REDIS_URL"])
-        wait_until(lambda: local_cache().listening, 30, 0.02, "the widget cache's subscription")
+        wait_until(lambda: serving_cache().listening, 30, 0.02, "the widget cache's subscription")
     return app
 
 
 def remembers_availability(app, organization_id) -> bool:
     with app.app_context():
         return local_cache().peek(("available", str(organization_id))) is not None
+
+
+def test_a_process_preloads_what_redis_holds_once_it_hears_every_change(app, make_app, admin, rep):
+    sites = [make_site(admin.organization_id, f"shop{i}.example.com") for i in range(3)]
+    urls = [page(site) for site in sites]
+    go_online(rep)
+    warm()  # cron's pass
+    other = remembering_app(make_app)
+    with other.app_context():
+        wait_until(lambda: all(local_cache().peek(("entry", site.public_key)) for site in sites), 30, 0.02,
+                   "the preload")
+    assert remembers_availability(other, admin.organization_id)
+    app.extensions["redis"].flushdb()  # what it answers now can only come from its own memory...
+    client = other.test_client()
+    with statements() as seen:
+        assert all(available(client, url) for url in urls)
+    assert seen == []  # ...not from the database either
 
 
 def _save_badge_label(rep, site):

@@ -181,7 +181,7 @@ def local_cache() -> LocalCache:
     return cache
 
 
-def _serving_cache() -> LocalCache:
+def serving_cache() -> LocalCache:
     """local_cache, kept in step with the other processes' changes (only where it serves visitors:
     a worker's job only drops entries, and needs no listener)."""
     cache = local_cache()
@@ -191,28 +191,33 @@ def _serving_cache() -> LocalCache:
     return cache
 
 
-def _preload(app, cache: LocalCache, batch: int = 500) -> None:
+def _preload(app, cache: LocalCache) -> None:
     """Fill this process's memory with what Redis holds (every site's entry, every organization's
     answer), up to its size: a process that starts, or reconnects, serves warm sites without a
     round trip each, as `warm` spares visitors the database."""
     from app.availability.service import stored_answers
 
     with app.app_context(), unless_redis_down("preloading the widget config cache"):
-        redis, organizations = get_redis(), set()
-        keys = list(itertools.islice(redis.scan_iter(match=SITE_PREFIX + "*", count=1000), cache.max_entries))
-        for start in range(0, len(keys), batch):
-            version, pipe = cache.version(), redis.pipeline(transaction=False)
-            for key in keys[start:start + batch]:
-                pipe.hmget(key, "org", "meta", "config", "digest")
-            for key, reply in zip(keys[start:start + batch], pipe.execute(), strict=True):
-                if reply[0]:
-                    entry = _entry_from(reply)
-                    organizations.add(entry["organizationId"])
-                    cache.put(("entry", key.decode()[len(SITE_PREFIX):]), entry,
-                              app.config["WIDGET_CONFIG_CACHE_SECONDS"], version)
+        organizations = _preload_entries(cache, app.config["WIDGET_CONFIG_CACHE_SECONDS"])
         version = cache.version()
         for organization_id, (answer, until) in stored_answers(organizations).items():
             cache.put(("available", organization_id), answer, until - time.time(), version)
+
+
+def _preload_entries(cache: LocalCache, seconds: float, batch: int = 500) -> set[str]:
+    """Every site entry Redis holds into `cache` (one pipeline per batch); their organizations."""
+    redis, organizations = get_redis(), set()
+    keys = list(itertools.islice(redis.scan_iter(match=SITE_PREFIX + "*", count=1000), cache.max_entries))
+    for start in range(0, len(keys), batch):
+        version, pipe = cache.version(), redis.pipeline(transaction=False)
+        for key in keys[start:start + batch]:
+            pipe.hmget(key, "org", "meta", "config", "digest")
+        for key, reply in zip(keys[start:start + batch], pipe.execute(), strict=True):
+            if reply[0]:
+                entry = _entry_from(reply)
+                organizations.add(entry["organizationId"])
+                cache.put(("entry", key.decode()[len(SITE_PREFIX):]), entry, seconds, version)
+    return organizations
 
 
 # One round trip for a site's entry and its organization's cached availability. A site's key
@@ -242,7 +247,7 @@ def lookup(public_key: str) -> tuple[dict | None, dict | None]:
     """(the site's entry, its organization's availability answer) for /widget/config: from this
     process's memory, else from one Redis round trip, else (cold, or Redis down) from the database.
     (None, None) when no site has this key."""
-    cache = _serving_cache()
+    cache = serving_cache()
     entry = cache.peek(("entry", public_key))
     answer = cache.peek(("available", entry["organizationId"])) if entry is not None else None
     if answer is not None:
