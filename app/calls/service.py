@@ -102,15 +102,14 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     if settings.paused:
         raise CallError("calls_paused", "This team is not taking calls right now.", 409)
     timeout = settings.ring_timeout_seconds
-    if not get_redis().set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout + 120):
-        raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    ringable = _lock_and_read_ringable(site, fingerprint, timeout)
     from app.webhooks import dispatch  # its package imports the API, which imports this module
 
     session = db.session()
     dispatch.hold(session)  # the events' jobs go out after the ring
     try:
-        call, available, targets = _ring_and_record(site, settings, fingerprint, qualification, media_type,
-                                                    contact, attributes, page_url, location, ip,
+        call, available, targets = _ring_and_record(site, settings, ringable, fingerprint, qualification,
+                                                    media_type, contact, attributes, page_url, location, ip,
                                                     recording_consent)
         _after_ring(call, timeout, available, targets)
     finally:
@@ -118,17 +117,29 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     return call
 
 
-def _ring_and_record(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                     location, ip, recording_consent) -> tuple[Call, list, list]:
+def _lock_and_read_ringable(site: Site, fingerprint: str, timeout_seconds: int) -> list:
+    """One visitor, one waiting call (a lock until the ring times out), and the read of who can be
+    rung now (availability.ringable_from decodes it): one round trip."""
+    pipe = get_redis().pipeline()
+    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout_seconds + 120)
+    availability.read_ringable(pipe, site.organization_id)
+    stored = pipe.execute()
+    if not stored[0]:
+        raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    return stored
+
+
+def _ring_and_record(site, settings, ringable, fingerprint, qualification, media_type, contact, attributes,
+                     page_url, location, ip, recording_consent) -> tuple[Call, list, list]:
     """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing),
     so the call's rows, its events' outbox and the commit come after the publish. A write that
     fails takes the ring back and leaves the visitor free to ask again."""
     targets = []
     try:
         with db.session.no_autoflush:  # nothing is written before the ring
-            call, rule, available = _prepare_call(site, settings, fingerprint, qualification, media_type,
-                                                  contact, attributes, page_url, location, ip,
-                                                  recording_consent)
+            available = availability.ringable_from(site.organization_id, ringable)
+            call, rule = _prepare_call(site, settings, fingerprint, qualification, media_type, contact,
+                                       attributes, page_url, location, ip, recording_consent)
             targets = available if call.team_id is None else routing.first_targets(call.team, available)
         if targets:
             _ring_reps(call, targets)
@@ -158,10 +169,9 @@ def _route(call: Call, team_id, location: dict | None, timeout_seconds: int):
 
 
 def _prepare_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                  location, ip, recording_consent) -> tuple[Call, object, list]:
+                  location, ip, recording_consent) -> tuple[Call, object]:
     """The call (its id chosen here: the ring names it before the INSERT), its contact and team,
-    in the session but not written; the routing rule that chose the team; who can be rung."""
-    available = availability.ringable_rep_ids(site.organization_id)  # one Redis read while nothing changed
+    in the session but not written; and the routing rule that chose the team."""
     now = utcnow()
     call = Call(
         id=uuid.uuid4(), organization_id=site.organization_id, site_id=site.id, site=site,
@@ -175,7 +185,7 @@ def _prepare_call(site, settings, fingerprint, qualification, media_type, contac
     )
     rule = _route(call, qualification.get("teamId"), location, settings.ring_timeout_seconds)
     db.session.add(call)
-    return call, rule, available
+    return call, rule
 
 
 def _record_requested(call: Call, rule) -> None:
