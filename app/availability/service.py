@@ -299,19 +299,38 @@ def widget_availability_until(organization_id, cached: tuple | None = None) -> t
             current_app.logger.warning("availability cache unreachable", exc_info=True)
             result = compute(organization_id, now)
             return _answer(result), _until(result, now).timestamp()
-    gen, raw = int(cached[0] or 0), cached[1]
-    if raw:
-        stored = json.loads(raw)
-        # a value computed before a change (other generation) or past its end is never served
-        if stored["gen"] == gen and stored["validUntil"] > now.timestamp() * 1000:
-            answer = {"available": stored["available"], "nextAvailableAt": stored["nextAvailableAt"]}
-            return answer, stored["validUntil"] / 1000
+    held = stored_answer(cached, now)
+    if held is not None:
+        return held
     try:
-        return _compute_and_store(organization_id, now, gen)
+        return _compute_and_store(organization_id, now, int(cached[0] or 0))
     except RedisError:
         current_app.logger.warning("availability cache unreachable", exc_info=True)
         result = compute(organization_id, now)
         return _answer(result), _until(result, now).timestamp()
+
+
+def stored_answer(cached: tuple, now: datetime) -> tuple[dict, float] | None:
+    """The answer and its end from what Redis held (generation, stored value); None when there is
+    none, or it was computed before a change (another generation), or it has ended."""
+    gen, raw = int(cached[0] or 0), cached[1]
+    if not raw:
+        return None
+    stored = json.loads(raw)
+    if stored["gen"] != gen or stored["validUntil"] <= now.timestamp() * 1000:
+        return None
+    return ({"available": stored["available"], "nextAvailableAt": stored["nextAvailableAt"]},
+            stored["validUntil"] / 1000)
+
+
+def stored_answers(organization_ids) -> dict:
+    """organization id -> (answer, end) of those whose answer Redis holds, in one round trip."""
+    organization_ids, now = list(organization_ids), utcnow()
+    pipe = get_redis().pipeline(transaction=False)
+    for organization_id in organization_ids:
+        pipe.mget(*_keys(organization_id))
+    held = zip(organization_ids, (stored_answer(cached, now) for cached in pipe.execute()), strict=True)
+    return {org: answer for org, answer in held if answer is not None}
 
 
 def is_cached(organization_id) -> bool:
