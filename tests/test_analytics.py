@@ -1,5 +1,7 @@
 """Analytics: the counters, the daily roll-up, the page, its CSV and the API, on a known history."""
 
+import time
+import types
 from datetime import date
 
 import pytest
@@ -458,3 +460,27 @@ def test_the_home_page_leads_with_todays_numbers(app, auth, admin, rep):
     html = auth.client.get("/dashboard").get_data(as_text=True)
     assert 'data-key="answered">1</strong>' in html and 'data-key="talk_seconds">1 min 00 s</strong>' in html
     assert 'data-key="requested"' not in html
+
+
+def test_buffered_counts_reach_their_hours_hashes_in_one_flush(app, monkeypatch):
+    from app.analytics import counters
+    from app.analytics.counters import KEEP_SECONDS, Buffer, hour_key
+
+    now = utc(2026, 10, 27, 9, 30).timestamp()  # never an hour's last instant, whatever the clock
+    monkeypatch.setattr(counters, "time", types.SimpleNamespace(
+        time=lambda: now, strftime=time.strftime, gmtime=time.gmtime, sleep=time.sleep))
+    redis = app.extensions["redis"]
+    buffer = Buffer(redis, seconds=3600)  # flushed here, not by its thread
+    for subject, times in (("site-a", 3), ("site-b", 1)):
+        for _ in range(times):
+            buffer.add(subject, "badge_shown")
+    buffer.add("site-a", "widget_opened")
+    buffer._counts[("site-a", "badge_shown", hour_key(now - 3600))] += 2  # counted in the hour before
+    buffer.flush()
+    assert redis.hgetall(hour_key(now)) == {b"site-a|badge_shown": b"3", b"site-b|badge_shown": b"1",
+                                            b"site-a|widget_opened": b"1"}
+    assert redis.hgetall(hour_key(now - 3600)) == {b"site-a|badge_shown": b"2"}
+    assert 0 < redis.ttl(hour_key(now)) <= KEEP_SECONDS
+    buffer.add("site-a", "badge_shown")
+    buffer.flush()  # added to what the hash holds
+    assert redis.hget(hour_key(now), "site-a|badge_shown") == b"4"

@@ -2,6 +2,7 @@
 concurrency limit like any delivery, and never wait on the endpoint past WEBHOOK_TIMEOUT_SECONDS."""
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -74,3 +75,13 @@ def test_the_dashboard_test_button_takes_a_slot_too(slow, receiver, admin):
     page = auth.post(f"/settings/integrations/webhooks/{endpoint.id}/test")
     assert page.status_code == 200 and "Not sent" in page.get_data(as_text=True)
     assert receiver.at("/slow") == []
+
+
+def test_a_test_call_waits_only_a_moment_for_a_busy_endpoint(slow, receiver, monkeypatch):
+    app, endpoint, raw = slow
+    monkeypatch.setattr(throttle, "SLOW", 5.0)  # the slots taken below stay busy, not slow, meanwhile
+    for token in ("a", "b"):  # both slots just taken: a batch would wait for one to turn over
+        assert throttle.acquire(endpoint.id, token)
+    started = time.monotonic()
+    body = send_test_call(app, endpoint.id, raw).get_json()
+    assert "Not sent" in body["error"] and time.monotonic() - started < 1.5  # a person is waiting

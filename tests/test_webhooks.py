@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -376,6 +377,17 @@ def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receive
         assert len(deferred) == 3 and all(d.status == "pending" and d.next_attempt_at for d in deferred)
 
 
+def test_a_burst_waits_for_a_busy_endpoints_slot_rather_than_being_put_back(make_app, admin, receiver):
+    app = make_app(**LOOPBACK_HOOKS, WEBHOOK_ENDPOINT_CONCURRENCY=1)
+    receiver.script("/hook", Reply(200, delay=0.05))  # a batch of 10 holds the one slot 0.5 s at least
+    make_endpoint(admin.organization_id, receiver.url + "/hook")
+    events_in_one_commit(admin.organization_id, 20)
+    with app.app_context():
+        run_jobs(app, threads=2)  # two batches at once: one waits for the other's slot
+    assert len(receiver.at("/hook")) == 20
+    assert {d.status for d in _deliveries()} == {"succeeded"}
+
+
 def test_the_log_is_kept_30_days(app, admin, receiver):
     make_endpoint(admin.organization_id, receiver.url + "/hook")
     call_event(admin.organization_id)
@@ -412,6 +424,24 @@ def test_registered_consumers_get_every_event_once(app, admin, receiver, monkeyp
     assert app.extensions["redis"].llen("test:consumed") == 1 and len(receiver.at("/hook")) == 1
 
 
+def test_a_batch_of_events_reads_the_organizations_integrations_and_rules_once(app, admin):
+    def statements_to_dispatch(count: int) -> int:
+        events_in_one_commit(admin.organization_id, count)
+        seen = []
+
+        def count_statement(*_):
+            seen.append(1)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count_statement)
+        try:
+            assert jobs.dispatch_pending() == count  # every consumer's turn: integrations, automations
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count_statement)
+        return len(seen)
+
+    assert statements_to_dispatch(20) == statements_to_dispatch(5)
+
+
 @pytest.mark.parametrize(("value", "low", "high"), [
     ("120", 120, 120), ("0", 0, 0), ("soon", None, None), (None, None, None),
     ("Wed, 21 Oct 2099 07:28:00 GMT", 10**9, 10**10), ("Wed, 21 Oct 2015 07:28:00 GMT", 0, 0),
@@ -440,3 +470,96 @@ def test_throttle_waits_for_a_busy_endpoint_but_not_for_a_slow_one(make_app):
         assert time.monotonic() - started < 1
         throttle.release(busy, "a")
         assert throttle.acquire(busy, "c", wait=0)
+
+
+def events_in_one_commit(org_id, count: int) -> list[Event]:
+    """A burst: `count` events committed together (a bulk import, a busy call flow)."""
+    events = [record_event(org_id, "call.ended", {"call": {"id": f"c{n}", "status": "ended"}})
+              for n in range(count)]
+    db.session.commit()
+    return events
+
+
+def _deliveries() -> list[WebhookDelivery]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(WebhookDelivery)).all()
+
+
+def test_a_burst_is_delivered_in_batches_of_one_endpoint_each(app, admin, receiver):
+    from app.jobs import queue
+
+    a, _ = make_endpoint(admin.organization_id, receiver.url + "/a")
+    b, _ = make_endpoint(admin.organization_id, receiver.url + "/b")
+    events_in_one_commit(admin.organization_id, 12)
+    batches = [job.args[0] for job in queue().jobs if job.func_name == "app.webhooks.jobs.deliver_batch"]
+    assert sorted(map(len, batches)) == [2, 2, 10, 10]  # 4 jobs for 24 deliveries
+    endpoint_of = {str(d.id): d.endpoint_id for d in _deliveries()}
+    assert all(len({endpoint_of[i] for i in ids}) == 1 for ids in batches)  # a slow one holds up only itself
+    assert Counter(endpoint_of[ids[0]] for ids in batches) == {a.id: 2, b.id: 2}
+    run_jobs(app)
+    assert len(receiver.wait_for("/a", 12)) == 12 and len(receiver.wait_for("/b", 12)) == 12
+    assert {d.status for d in _deliveries()} == {"succeeded"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)) == 24
+
+
+def test_after_a_request_times_out_the_rest_of_its_batch_waits(app, admin, receiver):
+    receiver.script("/hook", Reply(200, delay=2.5), Reply(200))
+    make_endpoint(admin.organization_id, receiver.url + "/hook")
+    events_in_one_commit(admin.organization_id, 3)
+    run_jobs(app)
+    assert len(receiver.at("/hook")) == 1  # not three timeouts in a row on one thread
+    [timed_out] = [d for d in _deliveries() if d.attempt_count == 1]
+    assert timed_out.status == "pending" and timed_out.last_error.startswith("Timed out")
+    put_back = [d for d in _deliveries() if d.attempt_count == 0]
+    assert len(put_back) == 2
+    assert all(d.status == "pending" and d.locked_until is None and d.next_attempt_at > utcnow()
+               for d in put_back)
+
+
+def test_a_batch_starts_no_request_that_could_outlast_its_claim(make_app, admin, receiver):
+    # timeout 3 s: the claim lasts 8 s, so requests start only in its first 4 s; each takes 1.5 s
+    app = make_app(**{**LOOPBACK_HOOKS, "WEBHOOK_TIMEOUT_SECONDS": 3.0})
+    receiver.script("/hook", Reply(200, delay=1.5))
+    make_endpoint(admin.organization_id, receiver.url + "/hook")
+    events_in_one_commit(admin.organization_id, 5)
+    with app.app_context():
+        run_jobs(app)
+    sent = [d for d in _deliveries() if d.attempt_count == 1]
+    assert 1 <= len(sent) <= 3 and all(d.status == "succeeded" for d in sent)
+    assert len(receiver.at("/hook")) == len(sent)
+    assert all(d.status == "pending" and d.attempt_count == 0 and d.locked_until is None
+               for d in _deliveries() if d not in sent)
+
+
+def test_a_slot_whose_next_request_starts_is_busy_not_slow(make_app):
+    import uuid as uuid_
+
+    from app.webhooks import throttle
+
+    app = make_app(WEBHOOK_ENDPOINT_CONCURRENCY=1, WEBHOOK_TIMEOUT_SECONDS=8)
+    with app.app_context():
+        endpoint = uuid_.uuid4()
+        assert throttle.acquire(endpoint, "batch")
+        # the batch's first request started 5 s ago (slow, on its own)…
+        app.extensions["redis"].zadd(f"converc:webhooks:inflight:{endpoint}", {"batch": time.time() - 5 + 18})
+        throttle.renew(endpoint, "batch")  # …and its next one starts now
+        started = time.monotonic()
+        assert not throttle.acquire(endpoint, "other", wait=0.3)
+        assert time.monotonic() - started >= 0.3  # waited, as for a busy endpoint
+
+
+def test_an_endpoint_with_half_its_slots_on_slow_requests_is_slow(make_app, monkeypatch):
+    import uuid as uuid_
+
+    from app.webhooks import throttle
+
+    monkeypatch.setattr(throttle, "SLOW", 3.0)
+    app = make_app(WEBHOOK_ENDPOINT_CONCURRENCY=2, WEBHOOK_TIMEOUT_SECONDS=8)
+    with app.app_context():
+        endpoint = uuid_.uuid4()
+        assert throttle.acquire(endpoint, "stuck") and throttle.acquire(endpoint, "fresh")
+        app.extensions["redis"].zadd(f"converc:webhooks:inflight:{endpoint}", {"stuck": time.time() - 5 + 18})
+        started = time.monotonic()
+        assert not throttle.acquire(endpoint, "next", wait=5)
+        # at once, though the other slot's request is recent: no thread waits on a timing-out endpoint
+        assert time.monotonic() - started < 1.5

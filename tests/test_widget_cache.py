@@ -3,19 +3,26 @@ answer kept until a change or its next boundary (each changing event drops it), 
 warmed by a background pass, and a bounded per-process memory."""
 
 import time
+import types
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.auth.service import sign_up
 from app.availability import service as availability
 from app.availability.jobs import sweep_faded_presence
 from app.calls import service as calls
+from app.extensions import db
 from app.realtime import presence
 from app.sites.service import create_site
-from app.widget.service import LocalCache, warm
+from app.widget.local_cache import LocalCache
+from app.widget.service import local_cache, serving_cache, warm
 from tests.calls_support import go_online, make_site
+from tests.conftest import PASSWORD
+from tests.faults.processes import wait_until
+from tests.redis_process import RedisProcess
 
 ORIGIN = "https://example.com"
 
@@ -165,11 +172,113 @@ def test_the_end_of_a_call_makes_the_rep_available_again(app, visitor, admin, re
 
 
 def test_the_process_memory_is_a_bounded_lru(app):
-    cache = LocalCache(max_entries=3)
+    cache = LocalCache(max_entries=3, unheard_seconds=60)
     for key in "abc":
-        cache.put(key, key.upper(), 60)
+        cache.put(key, key.upper(), 60, cache.version())
     assert cache.peek("a") == "A"  # used: "b" is now the least recently used
-    cache.put("d", "D", 60)
+    cache.put("d", "D", 60, cache.version())
     assert [cache.peek(k) for k in "abcd"] == ["A", None, "C", "D"]
-    cache.put("e", "E", 0)  # nothing remembered for no time
+    cache.put("e", "E", 0, cache.version())  # nothing remembered for no time
     assert cache.peek("e") is None
+
+
+def test_a_value_read_before_a_change_is_not_remembered_after_it(app):
+    cache = LocalCache(max_entries=10, unheard_seconds=60)
+    version = cache.version()  # a request reads Redis now...
+    cache.drop(("available", "org-1"))  # ...a change is heard...
+    cache.put(("available", "org-1"), "stale", 60, version)  # ...and the request's old value arrives
+    assert cache.peek(("available", "org-1")) is None
+
+
+def test_entries_live_long_only_while_changes_are_heard(app, monkeypatch):
+    from app.widget import local_cache
+
+    cache = LocalCache(max_entries=10, unheard_seconds=2)
+    cache.put("unheard", 1, 3600, cache.version())  # the listener is not subscribed (yet)
+    cache.forget_all(listening=True)  # it has subscribed: whatever it may have missed is forgotten
+    assert cache.peek("unheard") is None
+    cache.put("heard", 2, 3600, cache.version())
+    later = types.SimpleNamespace(monotonic=lambda: time.monotonic() + 60)
+    monkeypatch.setattr(local_cache, "time", later)
+    assert cache.peek("heard") == 2
+    cache.forget_all(listening=False)  # the subscription dropped: a change may go unheard now
+    assert cache.peek("heard") is None
+
+
+def remembering_app(make_app, **settings):
+    """Another web process: it remembers what it served until it hears a change (an hour at most
+    while it hears nothing), and is listening by now."""
+    app = make_app(WIDGET_LOCAL_CACHE_SECONDS=3600, WIDGET_RATE_LIMIT="100000 per minute", **settings)
+    with app.app_context():
+        wait_until(lambda: serving_cache().listening, 30, 0.02, "the widget cache's subscription")
+    return app
+
+
+def remembers_availability(app, organization_id) -> bool:
+    with app.app_context():
+        return local_cache().peek(("available", str(organization_id))) is not None
+
+
+def test_a_process_preloads_what_redis_holds_once_it_hears_every_change(app, make_app, admin, rep):
+    sites = [make_site(admin.organization_id, f"shop{i}.example.com") for i in range(3)]
+    urls = [page(site) for site in sites]
+    go_online(rep)
+    warm()  # cron's pass
+    other = remembering_app(make_app)
+    with other.app_context():
+        wait_until(lambda: all(local_cache().peek(("entry", site.public_key)) for site in sites), 30, 0.02,
+                   "the preload")
+    assert remembers_availability(other, admin.organization_id)
+    app.extensions["redis"].flushdb()  # what it answers now can only come from its own memory...
+    client = other.test_client()
+    with statements() as seen:
+        assert all(available(client, url) for url in urls)
+    assert seen == []  # ...not from the database either
+
+
+def _save_badge_label(rep, site):
+    from app.models.widget import settings_for
+    from app.widget.service import invalidate
+
+    settings_for(site).badge_label = "Changed"
+    db.session.commit()
+    invalidate(site)
+
+
+@pytest.mark.parametrize("change", [_toggle, _presence, _schedule, _busy, _pause, _call, _save_badge_label],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_a_change_in_one_process_reaches_what_another_remembers(app, make_app, admin, rep, change):
+    site = make_site(admin.organization_id, "example.com")
+    url = page(site)
+    go_online(rep)
+    other = remembering_app(make_app).test_client()
+    assert available(other, url) is True
+    assert remembers_availability(other.application, admin.organization_id)  # no Redis read next time
+    change(rep, site)  # in this process (the test's app): the other hears it through Redis
+
+    def answered():
+        body = other.get(url).get_json()
+        return body["availability"]["available"] is False or body["settings"]["badgeLabel"] == "Changed"
+
+    wait_until(answered, 30, 0.02, "the other process answering the change")
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisProcess()
+    yield server
+    server.stop()
+
+
+def test_a_redis_restarted_empty_is_not_outlived_by_what_a_process_remembers(redis_server, make_app):
+    app = remembering_app(make_app, REDIS_URL=redis_server.url)
+    with app.app_context():
+        admin = sign_up("Acme", "Ada Admin", "ada@acme.example.com", PASSWORD)
+        site = make_site(admin.organization_id, "example.com")
+        go_online(admin)
+        client, url = app.test_client(), page(site)
+        assert available(client, url) is True
+        assert remembers_availability(app, admin.organization_id)
+        redis_server.stop()
+        redis_server.start()  # empty: nobody's dashboard is known to be open
+        wait_until(lambda: available(client, url) is False, 30, 0.02, "the answer after the restart")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.automations import actions, conditions
+from app.events import read_once
 from app.extensions import db
 from app.models import (
     AutomationEventOrigin,
@@ -122,9 +123,10 @@ def decide(rule: AutomationRule, event: Event, chain: list[str]) -> tuple[bool, 
 
 
 def rules_for(event: Event) -> list[AutomationRule]:
-    return db.session.scalars(sa.select(AutomationRule).where(
-        AutomationRule.organization_id == event.organization_id, AutomationRule.trigger == event.type,
-        AutomationRule.enabled).order_by(AutomationRule.created_at)).all()
+    return read_once(("automation rules", event.organization_id, event.type), lambda: db.session.scalars(
+        sa.select(AutomationRule).where(
+            AutomationRule.organization_id == event.organization_id, AutomationRule.trigger == event.type,
+            AutomationRule.enabled).order_by(AutomationRule.created_at)).all())
 
 
 def runs_for_event(event_id) -> list[str]:
@@ -132,8 +134,9 @@ def runs_for_event(event_id) -> list[str]:
     event = db.session.get(Event, uuid.UUID(str(event_id)))
     if event is None:
         return []
-    chain, owed = origin_chain(event), []
-    for rule in rules_for(event):
+    rules = rules_for(event)
+    chain, owed = origin_chain(event) if rules else [], []
+    for rule in rules:
         run = _record_run(rule, event, *decide(rule, event, chain))
         if run is not None and run.status == "pending":
             owed.append(str(run.id))

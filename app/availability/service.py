@@ -162,17 +162,31 @@ def ringable_rep_ids(organization_id) -> list[uuid.UUID]:
     rep's status changes by itself. A call accepted or ended updates the set in place (rep_on_call,
     rep_off_call): on a busy floor those come every few seconds, and rebuilding the set costs a
     query per rep's facts. Without Redis: the full rule."""
+    try:
+        pipe = get_redis().pipeline()
+        read_ringable(pipe, organization_id)
+        stored = pipe.execute()
+    except RedisError:
+        current_app.logger.warning("availability cache unreachable: ringing from the database", exc_info=True)
+        return available_rep_ids(organization_id)
+    return ringable_from(organization_id, stored)
+
+
+def read_ringable(pipe, organization_id) -> None:
+    """Queue the set's read on a caller's pipeline (a MULTI: the set and its generation together),
+    so that a caller with its own command to send (a call request's lock) makes one round trip."""
     organization_id = uuid.UUID(str(organization_id))
     gen_key, _ = _keys(organization_id)
     as_of_key, members_key = _ringable_keys(organization_id)
+    pipe.get(gen_key).get(as_of_key).smembers(members_key)
+
+
+def ringable_from(organization_id, stored: list) -> list[uuid.UUID]:
+    """The ids from read_ringable's three results (its last three), rebuilt when they are stale."""
+    organization_id = uuid.UUID(str(organization_id))
+    gen, as_of, members = stored[-3:]
+    as_of_key, members_key = _ringable_keys(organization_id)
     now = utcnow()
-    try:
-        pipe = get_redis().pipeline()
-        pipe.get(gen_key).get(as_of_key).smembers(members_key)
-        gen, as_of, members = pipe.execute()
-    except RedisError:
-        current_app.logger.warning("availability cache unreachable: ringing from the database", exc_info=True)
-        return available_rep_ids(organization_id, now)
     if as_of:
         stored_gen, valid_until = as_of.split()
         if int(stored_gen) == int(gen or 0) and int(valid_until) > now.timestamp() * 1000:
@@ -285,19 +299,38 @@ def widget_availability_until(organization_id, cached: tuple | None = None) -> t
             current_app.logger.warning("availability cache unreachable", exc_info=True)
             result = compute(organization_id, now)
             return _answer(result), _until(result, now).timestamp()
-    gen, raw = int(cached[0] or 0), cached[1]
-    if raw:
-        stored = json.loads(raw)
-        # a value computed before a change (other generation) or past its end is never served
-        if stored["gen"] == gen and stored["validUntil"] > now.timestamp() * 1000:
-            answer = {"available": stored["available"], "nextAvailableAt": stored["nextAvailableAt"]}
-            return answer, stored["validUntil"] / 1000
+    held = stored_answer(cached, now)
+    if held is not None:
+        return held
     try:
-        return _compute_and_store(organization_id, now, gen)
+        return _compute_and_store(organization_id, now, int(cached[0] or 0))
     except RedisError:
         current_app.logger.warning("availability cache unreachable", exc_info=True)
         result = compute(organization_id, now)
         return _answer(result), _until(result, now).timestamp()
+
+
+def stored_answer(cached: tuple, now: datetime) -> tuple[dict, float] | None:
+    """The answer and its end from what Redis held (generation, stored value); None when there is
+    none, or it was computed before a change (another generation), or it has ended."""
+    gen, raw = int(cached[0] or 0), cached[1]
+    if not raw:
+        return None
+    stored = json.loads(raw)
+    if stored["gen"] != gen or stored["validUntil"] <= now.timestamp() * 1000:
+        return None
+    return ({"available": stored["available"], "nextAvailableAt": stored["nextAvailableAt"]},
+            stored["validUntil"] / 1000)
+
+
+def stored_answers(organization_ids) -> dict:
+    """organization id -> (answer, end) of those whose answer Redis holds, in one round trip."""
+    organization_ids, now = list(organization_ids), utcnow()
+    pipe = get_redis().pipeline(transaction=False)
+    for organization_id in organization_ids:
+        pipe.mget(*_keys(organization_id))
+    held = zip(organization_ids, (stored_answer(cached, now) for cached in pipe.execute()), strict=True)
+    return {org: answer for org, answer in held if answer is not None}
 
 
 def is_cached(organization_id) -> bool:

@@ -76,23 +76,19 @@ def create():
     form = _form()
     if form.validate_on_submit():
         try:
-            script = svc.create_script(
-                current_user.organization_id,
-                current_user,
-                name=form.name.data.strip(),
-                surface=form.surface.data,
-                kind=form.kind.data,
-                screens=form.screens(),
-                site_ids=form.sites.data or [],
-                enabled=form.enabled.data,
-                content=form.content.data or "",
-                note=form.note.data or "",
-            )
+            script = svc.create_script(current_user.organization_id, current_user, surface=form.surface.data,
+                                       kind=form.kind.data, **_edits(form))
         except svc.ScriptError as e:
             getattr(form, e.field).errors.append(str(e))
         else:
             return redirect(url_for("custom_scripts.show", script_id=script.id), 303)
     return render_template("custom_scripts/edit.html", form=form, script=None), 422
+
+
+def _edits(form: ScriptForm) -> dict:
+    """What the form says of a script, new or saved again."""
+    return {"name": form.name.data.strip(), "screens": form.screens(), "site_ids": form.sites.data or [],
+            "enabled": form.enabled.data, "content": form.content.data or "", "note": form.note.data or ""}
 
 
 def _show(script: CustomScript, form: ScriptForm, status: int = 200, problem: str | None = None):
@@ -124,16 +120,7 @@ def update(script_id: uuid.UUID):
     form.surface.data, form.kind.data = script.surface, script.kind  # not editable: the form shows them
     if form.validate_on_submit():
         try:
-            svc.update_script(
-                script,
-                current_user,
-                name=form.name.data.strip(),
-                screens=form.screens(),
-                site_ids=form.sites.data or [],
-                enabled=form.enabled.data,
-                content=form.content.data or "",
-                note=form.note.data or "",
-            )
+            svc.update_script(script, current_user, **_edits(form))
         except svc.ScriptError as e:
             getattr(form, e.field).errors.append(str(e))
         else:

@@ -8,6 +8,8 @@ tests/test_events_registry.py, which checks every registered type is emitted).
 """
 
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,6 +91,30 @@ def on_event(func):
 
 def consumers() -> list:
     return list(_consumers)
+
+
+_batch: ContextVar[dict | None] = ContextVar("events_batch", default=None)
+
+
+@contextmanager
+def one_batch():
+    """Consumers run over a batch of events in here: what they `read_once` is read once for all."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def read_once(key: tuple, load):
+    """`load()`, or within `one_batch()` what it returned for the same key earlier in the batch
+    (an organization's integrations, its rules for a type: the same for every event of a burst)."""
+    known = _batch.get()
+    if known is None:
+        return load()
+    if key not in known:
+        known[key] = load()
+    return known[key]
 
 
 def site_of(data: dict):

@@ -13,7 +13,7 @@ from flask import current_app
 from rq import Retry, get_current_job
 from sqlalchemy.exc import IntegrityError
 
-from app.events import on_event
+from app.events import on_event, read_once
 from app.extensions import db
 from app.integrations import discord, google_calendar, lead_push, messages, slack, store
 from app.integrations.errors import IntegrationError, RateLimited, Refused, Skipped
@@ -45,9 +45,8 @@ def integrations_for_event(event_id: str) -> int:
     event = db.session.get(Event, uuid.UUID(event_id))
     if event is None:
         return 0
-    rows = db.session.scalars(
-        sa.select(Integration).where(Integration.organization_id == event.organization_id)
-    )
+    rows = read_once(("integrations", event.organization_id), lambda: db.session.scalars(
+        sa.select(Integration).where(Integration.organization_id == event.organization_id)).all())
     wanted = [row for row in rows if _wants(row, event)]
     for row in wanted:
         # the pending row first: it is what owes the send if Redis loses the job

@@ -38,7 +38,7 @@ def _add_deliveries(session, flush_context, instances):
             delivery = WebhookDelivery(id=uuid.uuid4(), organization_id=event.organization_id,
                                        endpoint_id=endpoint_id, event_id=event.id)
             session.add(delivery)
-            session.info.setdefault(DELIVERIES, []).append(str(delivery.id))
+            session.info.setdefault(DELIVERIES, []).append((endpoint_id, delivery.id))
         if consumers():
             session.info.setdefault(EVENTS, []).append(str(event.id))  # dispatch_event runs them
         else:
@@ -81,15 +81,15 @@ def _enqueue(session):
     session.info.pop(ENDPOINTS, None)
     if session.info.get(HELD):
         return
-    delivery_ids, event_ids = session.info.pop(DELIVERIES, None), session.info.pop(EVENTS, None)
-    if not delivery_ids and not event_ids:
+    owed, event_ids = session.info.pop(DELIVERIES, None), session.info.pop(EVENTS, None)
+    if not owed and not event_ids:
         return
     from app.jobs import queue
-    from app.webhooks.jobs import deliver, dispatch_pending_job
+    from app.webhooks.jobs import delivery_jobs, dispatch_pending_job
 
     try:
         q = queue()
-        jobs = [q.prepare_data(deliver, (i, "auto"), result_ttl=0, timeout=120) for i in delivery_ids or []]
+        jobs = delivery_jobs(q, owed or [])
         if event_ids:
             jobs += dispatch_pending_job(q)
         q.enqueue_many(jobs)

@@ -5,7 +5,7 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -37,9 +37,8 @@ class Outcome:
     last_error: str | None
 
     @classmethod
-    def of(cls, delivery: WebhookDelivery) -> "Outcome":
-        return cls(delivery.id, delivery.status, delivery.next_attempt_at, delivery.last_status_code,
-                   delivery.last_error)
+    def of(cls, columns: dict) -> "Outcome":
+        return cls(**{f.name: columns[f.name] for f in fields(cls)})
 
 
 class InvalidWebhook(ValueError):
@@ -194,25 +193,10 @@ def body_of(event: Event) -> bytes:
     return json.dumps(event.envelope(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _request(endpoint: WebhookEndpoint, event: Event) -> tuple[str, bytes, dict]:
-    """The URL, the exact body and the signed headers of one POST of the event to the endpoint."""
+def _request(url: str, secrets_: list[str], event: Event) -> tuple[str, bytes, dict]:
+    """The URL, the exact body and the signed headers of one POST of the event."""
     body = body_of(event)
-    headers = signed_headers(signing_secrets(endpoint), str(event.id), event.type, int(time.time()), body)
-    return endpoint.url, body, headers
-
-
-def send(endpoint_id, request: tuple[str, bytes, dict]) -> outbound.Response | None:
-    """One signed POST (the URL is checked against SSRF again); hold no database connection meanwhile.
-
-    None when the endpoint already has its share of requests in flight (it is slow).
-    """
-    token = uuid.uuid4().hex
-    if not throttle.acquire(endpoint_id, token):
-        return None
-    try:
-        return outbound.post(*request, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
-    finally:
-        throttle.release(endpoint_id, token)
+    return url, body, signed_headers(secrets_, str(event.id), event.type, int(time.time()), body)
 
 
 def _commit_keeping_loaded() -> None:
@@ -228,7 +212,7 @@ def _commit_keeping_loaded() -> None:
 
 # --- fan-out: one delivery row per (event, matching endpoint), in one transaction -----------------
 
-def fan_out(event_id) -> list[str] | None:
+def fan_out(event_id) -> list[tuple] | None:
     """Create the deliveries an event owes and mark it dispatched; None if another worker did it."""
     claimed = db.session.execute(
         sa.update(Event).where(Event.id == event_id, Event.dispatched_at.is_(None))
@@ -236,26 +220,26 @@ def fan_out(event_id) -> list[str] | None:
     if claimed.rowcount != 1:
         db.session.rollback()
         return None
-    delivery_ids = owe_deliveries([db.session.get(Event, event_id)])
+    owed = owe_deliveries([db.session.get(Event, event_id)])
     db.session.commit()
-    return delivery_ids
+    return owed
 
 
-def claim_undispatched(limit: int) -> tuple[list[Event], list[str]]:
+def claim_undispatched(limit: int) -> tuple[list[Event], list[tuple]]:
     """Mark up to `limit` undispatched events dispatched, oldest first, with the deliveries they
-    still owe: the events (loaded) and the new deliveries' ids."""
+    still owe: the events (loaded) and the new deliveries' (endpoint id, id)."""
     due = sa.select(Event.id).where(Event.dispatched_at.is_(None)).order_by(Event.created_at).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)  # two workers take different events
     events = db.session.scalars(
         sa.update(Event).where(Event.id.in_(due.scalar_subquery()), Event.dispatched_at.is_(None))
         .values(dispatched_at=utcnow()).returning(Event)).all()
-    delivery_ids = owe_deliveries(events) if events else []
+    owed = owe_deliveries(events) if events else []
     _commit_keeping_loaded()  # an event does not change: its consumers read it from the session
-    return events, delivery_ids
+    return events, owed
 
 
-def owe_deliveries(events: list[Event]) -> list[str]:
+def owe_deliveries(events: list[Event]) -> list[tuple]:
     """Add the deliveries the events owe and lack (an endpoint added since they were committed)."""
     owed = set(db.session.execute(sa.select(WebhookDelivery.event_id, WebhookDelivery.endpoint_id)
                                   .where(WebhookDelivery.event_id.in_([e.id for e in events]))).all())
@@ -269,84 +253,162 @@ def owe_deliveries(events: list[Event]) -> list[str]:
                   if endpoint.organization_id == event.organization_id and (event.id, endpoint.id) not in owed
                   and endpoint.wants(event.type, event.site_id)]
     db.session.add_all(deliveries)
-    return [str(d.id) for d in deliveries]
+    return [(d.endpoint_id, d.id) for d in deliveries]
 
 
-# --- one attempt ---------------------------------------------------------------------------------
+# --- attempts: a job's deliveries, one endpoint's after another on one of its slots ---------------
 
-def claim(delivery_id):
-    """Take the delivery for this worker if it is owed, due and nobody else holds it: its endpoint id.
+def claim(delivery_ids) -> list[uuid.UUID]:
+    """Take for this worker the deliveries that are owed, due and held by nobody: their ids.
 
-    The claim is committed by `attempt`, which reads the delivery in the same transaction.
+    The claim is committed by `attempt`, which reads the deliveries in the same transaction.
     """
     now = utcnow()
-    # longer than the request can take: a live worker never loses its claim, a killed one frees it
-    lease = timedelta(seconds=2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2)
-    return db.session.execute(
+    return list(db.session.scalars(
         sa.update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
+        .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == "pending",
                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
                sa.or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now))
-        .values(locked_until=now + lease).returning(WebhookDelivery.endpoint_id)
-        .execution_options(synchronize_session=False)).scalar()
+        .values(locked_until=now + timedelta(seconds=throttle.lease())).returning(WebhookDelivery.id)
+        .execution_options(synchronize_session=False)))
 
 
-def _defer(delivery: WebhookDelivery) -> Outcome:
-    """Put a claimed delivery back, due again in a few seconds (a minute if the endpoint is failing)."""
-    seconds = 60 if delivery.endpoint.failing_since else random.uniform(5, 15)
-    delivery.locked_until, delivery.next_attempt_at = None, utcnow() + timedelta(seconds=seconds)
-    outcome = Outcome.of(delivery)
-    db.session.commit()
-    return outcome
+# seconds to wait for a busy endpoint's slot, by trigger: a person waits on a test, while a batch
+# would otherwise be put back for seconds (busy slots turn over within a batch of fast requests)
+SLOT_WAIT = {"test": 0.25, "auto": 2.0, "manual": 2.0}
 
 
-def attempt(delivery_id, trigger: str = "auto") -> Outcome:
-    """Make one attempt of a claimed delivery, log it, and decide what happens next."""
-    delivery, wanted = db.session.execute(
+def attempt(delivery_ids, trigger: str = "auto") -> list[Outcome]:
+    """Make one attempt of each claimed delivery, log them, and decide what happens next.
+
+    An endpoint's deliveries go out one after another, on one of its slots and one kept-alive
+    connection. What the attempts changed is written in one transaction at the end: a worker
+    killed before then leaves them claimed, and they are sent again once the claim runs out.
+    """
+    started = time.monotonic()
+    deliveries, unwanted = _claimed(delivery_ids, trigger)
+    _commit_keeping_loaded()  # the claim; and no connection is held during the requests
+    results = []
+    for endpoint, group in _by_endpoint(deliveries):
+        results += _send_all(endpoint, group, started, SLOT_WAIT[trigger])
+    return _record(results, trigger) + unwanted
+
+
+def _claimed(delivery_ids, trigger: str) -> tuple[list[WebhookDelivery], list[Outcome]]:
+    """The claimed deliveries to send, each with its endpoint and event; the ones nobody wants any
+    more (endpoint or organization switched off since) are canceled."""
+    rows = db.session.execute(
         sa.select(WebhookDelivery, Organization.webhooks_enabled)
         .join(Organization, Organization.id == WebhookDelivery.organization_id)
-        .where(WebhookDelivery.id == delivery_id)
-        .options(sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event))).one()
-    endpoint, event = delivery.endpoint, delivery.event
-    if trigger == "auto" and not (endpoint.is_active and wanted):
-        delivery.status, delivery.locked_until, delivery.next_attempt_at = "canceled", None, None
-        outcome = Outcome.of(delivery)
-        db.session.commit()
-        return outcome
-    request = _request(endpoint, event)
-    _commit_keeping_loaded()  # the claim; and no connection is held during the request
-    response = send(endpoint.id, request)
-    if response is None:
-        return _not_sent(delivery) if trigger == "test" else _defer(delivery)
-    _log(delivery, response, trigger)
-    if response.ok:
-        _succeeded(delivery, endpoint)
-    else:
-        _failed(delivery, endpoint, response, retry=trigger == "auto")
-    outcome = Outcome.of(delivery)
+        .where(WebhookDelivery.id.in_(delivery_ids))
+        .options(sa.orm.joinedload(WebhookDelivery.endpoint), sa.orm.joinedload(WebhookDelivery.event))).all()
+    wanted, unwanted = [], []
+    for delivery, enabled in rows:
+        if trigger != "auto" or (enabled and delivery.endpoint.is_active):
+            wanted.append(delivery)
+        else:
+            unwanted.append(_columns(delivery, status="canceled", next_attempt_at=None))
+    _update(unwanted)
+    return wanted, [Outcome.of(c) for c in unwanted]
+
+
+def _by_endpoint(deliveries: list[WebhookDelivery]):
+    groups = {}
+    for delivery in deliveries:
+        groups.setdefault(delivery.endpoint_id, []).append(delivery)
+    return [(group[0].endpoint, group) for group in groups.values()]
+
+
+def _send_all(endpoint: WebhookEndpoint, group: list[WebhookDelivery], started: float,
+              slot_wait: float) -> list[tuple]:
+    """(delivery, response) for each of the endpoint's deliveries, None for those not sent.
+
+    Not sent: all when the endpoint has its share of requests in flight already (it is slow);
+    the rest after a request without an answer (the endpoint is down or slow, and each would
+    hold this thread for the timeout), and any the claim might not outlast.
+    """
+    timeout, token = current_app.config["WEBHOOK_TIMEOUT_SECONDS"], uuid.uuid4().hex
+    last_start = started + throttle.lease() - timeout - 1
+    if not throttle.acquire(endpoint.id, token, slot_wait):
+        return [(delivery, None) for delivery in group]
+    sent, secrets_ = [], signing_secrets(endpoint)
+    try:
+        for delivery in group:
+            if time.monotonic() > last_start or (sent and sent[-1][1].status is None):
+                break
+            if sent:
+                throttle.renew(endpoint.id, token)
+            sent.append((delivery, outbound.post(*_request(endpoint.url, secrets_, delivery.event), timeout)))
+    finally:
+        throttle.release(endpoint.id, token)
+    return sent + [(delivery, None) for delivery in group[len(sent):]]
+
+
+def _record(results: list[tuple], trigger: str) -> list[Outcome]:
+    """Write each delivery's new state and its attempt (plain statements, no ORM flush); commit."""
+    now = utcnow()
+    changes = [_after(delivery, response, trigger, now) for delivery, response in results]
+    attempts = [_attempt_row(delivery, response, trigger, now, change["last_error"])
+                for (delivery, response), change in zip(results, changes, strict=True) if response]
+    _update(changes)
+    if attempts:
+        db.session.execute(sa.insert(WebhookAttempt), attempts)
     db.session.commit()
-    return outcome
+    return [Outcome.of(change) for change in changes]
 
 
-def _not_sent(delivery: WebhookDelivery) -> Outcome:
+def _update(changes: list[dict]) -> None:
+    """One UPDATE by primary key for them all (each dict has the same columns)."""
+    if changes:
+        db.session.execute(sa.update(WebhookDelivery), changes)
+
+
+KEPT = ("status", "attempt_count", "next_attempt_at", "last_status_code", "last_error", "delivered_at")
+
+
+def _columns(delivery: WebhookDelivery, **changed) -> dict:
+    """The delivery's columns after an attempt, released from its claim: as they were unless given."""
+    return {"id": delivery.id, "locked_until": None, **{k: getattr(delivery, k) for k in KEPT}, **changed}
+
+
+def _after(delivery, response: outbound.Response | None, trigger: str, now) -> dict:
+    """The delivery's new state: sent (and succeeded or failed) or not sent."""
+    endpoint = delivery.endpoint
+    if response is None:
+        return _not_sent(delivery) if trigger == "test" else _deferred(delivery, now)
+    error = response.error or _http_error(response)
+    if response.ok:
+        if endpoint.failing_since is not None:
+            endpoint.failing_since = None
+        return _columns(delivery, status="succeeded", next_attempt_at=None, last_status_code=response.status,
+                        last_error=None, attempt_count=delivery.attempt_count + 1, delivered_at=now)
+    delay = retry_delay(delivery.attempt_count + 1, response) if trigger == "auto" else None
+    _endpoint_failed(endpoint, response, error, now)
+    return _columns(delivery, status="failed" if delay is None else "pending",
+                    next_attempt_at=None if delay is None else now + timedelta(seconds=delay),
+                    last_status_code=response.status, last_error=error,
+                    attempt_count=delivery.attempt_count + 1)
+
+
+def _attempt_row(delivery, response: outbound.Response, trigger: str, now, error) -> dict:
+    return {"id": uuid.uuid4(), "organization_id": delivery.organization_id, "delivery_id": delivery.id,
+            "attempted_at": now, "trigger": trigger, "succeeded": response.ok,
+            "status_code": response.status, "duration_ms": response.duration_ms, "error": error,
+            "response_body": response.body}
+
+
+def _deferred(delivery: WebhookDelivery, now) -> dict:
+    """Put back unsent, due again in a few seconds (a minute if the endpoint is failing)."""
+    seconds = 60 if delivery.endpoint.failing_since else random.uniform(5, 15)
+    return _columns(delivery, next_attempt_at=now + timedelta(seconds=seconds))
+
+
+def _not_sent(delivery: WebhookDelivery) -> dict:
     """A test the endpoint had no free slot for: say so at once rather than queue behind slow requests."""
     limit = current_app.config["WEBHOOK_ENDPOINT_CONCURRENCY"]
-    delivery.status, delivery.locked_until, delivery.next_attempt_at = "failed", None, None
-    delivery.last_status_code = None
-    delivery.last_error = (f"Not sent: this endpoint already has {limit} requests in flight (it is slow "
-                           "to answer). Try again when they have finished.")
-    outcome = Outcome.of(delivery)
-    db.session.commit()
-    return outcome
-
-
-def _log(delivery: WebhookDelivery, response: outbound.Response, trigger: str) -> None:
-    delivery.attempt_count += 1
-    delivery.last_status_code, delivery.last_error = response.status, response.error or _http_error(response)
-    db.session.add(WebhookAttempt(
-        organization_id=delivery.organization_id, delivery_id=delivery.id, trigger=trigger,
-        succeeded=response.ok, status_code=response.status, duration_ms=response.duration_ms,
-        error=delivery.last_error, response_body=response.body))
+    return _columns(delivery, status="failed", next_attempt_at=None, last_status_code=None,
+                    last_error=(f"Not sent: this endpoint already has {limit} requests in flight (it is "
+                                "slow to answer). Try again when they have finished."))
 
 
 def _http_error(response: outbound.Response) -> str | None:
@@ -357,27 +419,13 @@ def _http_error(response: outbound.Response) -> str | None:
     return f"HTTP {response.status}"
 
 
-def _succeeded(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> None:
-    delivery.status, delivery.delivered_at = "succeeded", utcnow()
-    delivery.next_attempt_at = delivery.locked_until = None
-    if endpoint.failing_since is not None:
-        endpoint.failing_since = None
-
-
-def _failed(delivery, endpoint, response, retry: bool) -> None:
-    now = utcnow()
-    delay = retry_delay(delivery.attempt_count, response) if retry else None
-    delivery.locked_until = None
-    if delay is None:
-        delivery.status, delivery.next_attempt_at = "failed", None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
+def _endpoint_failed(endpoint: WebhookEndpoint, response: outbound.Response, error: str, now) -> None:
     endpoint.failing_since = endpoint.failing_since or now
     if response.status == 410:
         _auto_disable(endpoint, f"The endpoint answered 410 Gone on {iso(now)}: it asked us to stop.")
     elif now - endpoint.failing_since >= timedelta(days=current_app.config["WEBHOOK_DISABLE_AFTER_DAYS"]):
         _auto_disable(endpoint, f"Every delivery failed since {iso(endpoint.failing_since)} "
-                                f"(last error: {delivery.last_error}).")
+                                f"(last error: {error}).")
 
 
 def _auto_disable(endpoint: WebhookEndpoint, reason: str) -> None:
@@ -432,8 +480,8 @@ def send_test(endpoint: WebhookEndpoint) -> Outcome:
                                endpoint=endpoint, event=event)
     db.session.add_all([event, delivery])
     db.session.commit()
-    claim(delivery.id)
-    return attempt(delivery.id, trigger="test")
+    [outcome] = attempt(claim([delivery.id]), trigger="test")
+    return outcome
 
 
 def prepare_redelivery(delivery: WebhookDelivery) -> None:

@@ -11,16 +11,18 @@ from flask import current_app
 
 from app.redis_store import get_redis
 
-SLOW = 1.0  # seconds: every slot held longer than this means the endpoint is slow, not busy
+# seconds: a request in flight longer than this is slow; an endpoint with half its slots or more
+# on slow requests is slow (no waiting for it), one with fewer is busy (its slots turn over)
+SLOW = 1.0
 
-# 1: slot taken; 0: full of recent requests (wait a moment); -1: full of slow ones (give up now)
+# 1: slot taken; 0: full of recent requests (wait a moment); -1: full, half on slow ones (give up now)
 _ACQUIRE = """
 local key, token = KEYS[1], ARGV[4]
 local now, lease, limit, slow = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if redis.call('ZCARD', key) >= limit then
-  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if now - (tonumber(newest[2]) - lease) > slow then return -1 end
+  -- a slot's score is when its current request's lease ends
+  if 2 * redis.call('ZCOUNT', key, '-inf', now - slow + lease) >= limit then return -1 end
   return 0
 end
 redis.call('ZADD', key, now + lease, token)
@@ -33,20 +35,32 @@ def _key(endpoint_id) -> str:
     return f"converc:webhooks:inflight:{endpoint_id}"
 
 
+def lease() -> float:
+    """Seconds a worker holds a slot (or a claimed delivery) for a request: longer than a request
+    can take, so a live worker never loses it and a killed one frees it."""
+    return 2 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 2
+
+
 def acquire(endpoint_id, token: str, wait: float = 0.25) -> bool:
-    """A slot for one request; waits up to `wait` s for a busy endpoint, not at all for a slow one."""
-    cfg = current_app.config
-    lease = 2 * cfg["WEBHOOK_TIMEOUT_SECONDS"] + 2
+    """A slot for one request or a batch of them; waits up to `wait` s for a busy endpoint, not at
+    all for a slow one."""
     script = get_redis().register_script(_ACQUIRE)
-    give_up = time.monotonic() + wait
+    give_up, pause = time.monotonic() + wait, 0.005
     while True:
-        args = [time.time(), lease, cfg["WEBHOOK_ENDPOINT_CONCURRENCY"], token, SLOW]
+        args = [time.time(), lease(), current_app.config["WEBHOOK_ENDPOINT_CONCURRENCY"], token, SLOW]
         taken = script(keys=[_key(endpoint_id)], args=args)
         if taken == 1:
             return True
         if taken == -1 or time.monotonic() >= give_up:
             return False
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)  # many waiting threads: fewer calls
+
+
+def renew(endpoint_id, token: str) -> None:
+    """The slot's next request starts now: how long a request holds a slot, not how long the job
+    has, is what tells a slow endpoint from a busy one."""
+    get_redis().zadd(_key(endpoint_id), {token: time.time() + lease()}, xx=True)
 
 
 def release(endpoint_id, token: str) -> None:

@@ -5,11 +5,11 @@ the moment and the visitor (availability, country) to the cached part on every r
 """
 
 import contextlib
+import functools
 import hashlib
+import itertools
 import json
-import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import Site
 from app.models.widget import flow_for, settings_for, theme_for
 from app.redis_store import get_redis, unless_redis_down
+from app.widget.local_cache import LocalCache, announce, listen
 
 SITE_PREFIX = "widget:site:"  # a hash per site: org, meta, config, digest
 FONTS = {
@@ -171,52 +172,52 @@ def _cache_entry(site: Site) -> dict:
             "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
 
 
-class LocalCache:
-    """A few seconds of memory in front of Redis, for the hottest public endpoint: a bounded LRU.
-
-    Browsers already reuse /widget/config for WIDGET_CONFIG_MAX_AGE seconds, so a shorter local
-    memory changes nothing a visitor can see, and spares a request its round trip to Redis.
-    A save drops the entry here at once; other processes see it within WIDGET_LOCAL_CACHE_SECONDS.
-    Past WIDGET_LOCAL_CACHE_ENTRIES the least recently used entries are forgotten, one by one.
-    """
-
-    def __init__(self, max_entries: int):
-        self.max_entries = max_entries
-        self._entries: OrderedDict = OrderedDict()  # key -> (monotonic deadline, value)
-        self._lock = threading.Lock()  # gthread: many request threads share it
-
-    def peek(self, key):
-        """The remembered value, or None (never remembered, expired, or forgotten)."""
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is None:
-                return None
-            if hit[0] <= time.monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return hit[1]
-
-    def put(self, key, value, seconds: float) -> None:
-        if seconds <= 0 or value is None:
-            return
-        with self._lock:
-            self._entries[key] = (time.monotonic() + seconds, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def drop(self, key) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-
 def local_cache() -> LocalCache:
     cache = current_app.extensions.get("widget_local_cache")
     if cache is None:
-        cache = current_app.extensions.setdefault(
-            "widget_local_cache", LocalCache(current_app.config["WIDGET_LOCAL_CACHE_ENTRIES"]))
+        config = current_app.config
+        cache = current_app.extensions.setdefault("widget_local_cache", LocalCache(
+            config["WIDGET_LOCAL_CACHE_ENTRIES"], config["WIDGET_LOCAL_CACHE_SECONDS"]))
     return cache
+
+
+def serving_cache() -> LocalCache:
+    """local_cache, kept in step with the other processes' changes (only where it serves visitors:
+    a worker's job only drops entries, and needs no listener)."""
+    cache = local_cache()
+    if cache.listener is None:
+        cache.preload = functools.partial(_preload, current_app._get_current_object())
+        listen(cache, current_app.config["REDIS_URL"])
+    return cache
+
+
+def _preload(app, cache: LocalCache) -> None:
+    """Fill this process's memory with what Redis holds (every site's entry, every organization's
+    answer), up to its size: a process that starts, or reconnects, serves warm sites without a
+    round trip each, as `warm` spares visitors the database."""
+    from app.availability.service import stored_answers
+
+    with app.app_context(), unless_redis_down("preloading the widget config cache"):
+        organizations = _preload_entries(cache, app.config["WIDGET_CONFIG_CACHE_SECONDS"])
+        version = cache.version()
+        for organization_id, (answer, until) in stored_answers(organizations).items():
+            cache.put(("available", organization_id), answer, until - time.time(), version)
+
+
+def _preload_entries(cache: LocalCache, seconds: float, batch: int = 500) -> set[str]:
+    """Every site entry Redis holds into `cache` (one pipeline per batch); their organizations."""
+    redis, organizations = get_redis(), set()
+    keys = list(itertools.islice(redis.scan_iter(match=SITE_PREFIX + "*", count=1000), cache.max_entries))
+    for start in range(0, len(keys), batch):
+        version, pipe = cache.version(), redis.pipeline(transaction=False)
+        for key in keys[start:start + batch]:
+            pipe.hmget(key, "org", "meta", "config", "digest")
+        for key, reply in zip(keys[start:start + batch], pipe.execute(), strict=True):
+            if reply[0]:
+                entry = _entry_from(reply)
+                organizations.add(entry["organizationId"])
+                cache.put(("entry", key.decode()[len(SITE_PREFIX):]), entry, seconds, version)
+    return organizations
 
 
 # One round trip for a site's entry and its organization's cached availability. A site's key
@@ -246,20 +247,21 @@ def lookup(public_key: str) -> tuple[dict | None, dict | None]:
     """(the site's entry, its organization's availability answer) for /widget/config: from this
     process's memory, else from one Redis round trip, else (cold, or Redis down) from the database.
     (None, None) when no site has this key."""
-    cache = local_cache()
+    cache = serving_cache()
     entry = cache.peek(("entry", public_key))
     answer = cache.peek(("available", entry["organizationId"])) if entry is not None else None
     if answer is not None:
         return entry, answer
-    reply = None
+    version, reply = cache.version(), None
     with unless_redis_down("the widget config cache"):
         reply = _lookup_script()(keys=[_site_key(public_key)])
     if entry is None:
         entry = _entry_from(reply) if reply else _stored_entry(public_key)
         if entry is None:
             return None, None
-        cache.put(("entry", public_key), entry, current_app.config["WIDGET_LOCAL_CACHE_SECONDS"])
-    return entry, _remembered_availability(entry["organizationId"], tuple(reply[4:6]) if reply else None)
+        cache.put(("entry", public_key), entry, current_app.config["WIDGET_CONFIG_CACHE_SECONDS"], version)
+    cached = tuple(reply[4:6]) if reply else None
+    return entry, _remembered_availability(entry["organizationId"], cached, version)
 
 
 def _entry_from(reply: list) -> dict:
@@ -267,20 +269,25 @@ def _entry_from(reply: list) -> dict:
     return {"organizationId": org, **json.loads(meta), "configJson": config, "digest": digest}
 
 
-def _remembered_availability(organization_id: str, cached: tuple | None) -> dict:
-    """The answer from what Redis held (`cached`: generation, value), remembered for a moment here,
-    and never past the moment it could change by itself (a rep's hours ending)."""
+def _remembered_availability(organization_id: str, cached: tuple | None, version: int) -> dict:
+    """The answer from what Redis held (`cached`: generation, value), remembered here until a change
+    drops it, and never past the moment it could change by itself (a rep's hours ending)."""
     from app.availability.service import widget_availability_until
 
     answer, until = widget_availability_until(organization_id, cached)
-    seconds = min(current_app.config["WIDGET_LOCAL_CACHE_SECONDS"], until - time.time())
-    local_cache().put(("available", organization_id), answer, seconds)
+    local_cache().put(("available", organization_id), answer, until - time.time(), version)
     return answer
 
 
 def forget_availability(organization_id) -> None:
-    """Availability changed (availability.service.invalidate): this process stops remembering it."""
-    local_cache().drop(("available", str(organization_id)))
+    """Availability changed (availability.service.invalidate): every process stops remembering it."""
+    forget("available", str(organization_id))
+
+
+def forget(kind: str, key: str) -> None:
+    """This process's memory drops it at once; every other process's when its listener hears it."""
+    local_cache().drop((kind, key))
+    announce(kind, key)
 
 
 def _stored_entry(public_key: str) -> dict | None:
@@ -314,7 +321,7 @@ def invalidate(site: Site) -> None:
     copy, one that was only cut off keeps its copy until WIDGET_CONFIG_CACHE_SECONDS."""
     with unless_redis_down("dropping the widget config cache"):
         get_redis().delete(_site_key(site.public_key))
-    local_cache().drop(("entry", site.public_key))
+    forget("entry", site.public_key)
 
 
 def warm(batch: int = 500) -> dict:

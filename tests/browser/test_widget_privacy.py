@@ -91,6 +91,7 @@ def test_closing_the_panel_while_it_rings_asks_and_ending_stops_camera_and_call(
     dialog.get_by_role("button", name="Stay on the call").click()
     assert wait_status({"requested"}) and set(visitor.evaluate(TRACKS)) == {"live"}
     expect(dialog).to_be_visible()
+    expect(dialog.locator(".cc-screen .cc-title")).to_be_focused()  # back in the call screen
 
     visitor.keyboard.press("Escape")  # Escape asks the same question
     dialog.get_by_role("button", name="End call").click()
@@ -139,6 +140,10 @@ def test_leaving_the_page_mid_ring_keeps_the_call_for_the_rejoin_grace_then_ends
     from app.jobs import queue
 
     call = wait_status({"requested"})
+    deadline = time.monotonic() + 30
+    while not service.side_present(call.id, "visitor"):  # a socket still connecting has nothing to close
+        assert time.monotonic() < deadline, "the visitor's call socket never joined"
+        time.sleep(0.1)
     visitor.goto(customer.page("/elsewhere", "<p>another site's page</p>", host="127.0.0.1"))
     registry, deadline = ScheduledJobRegistry(queue=queue()), time.monotonic() + 30
     while True:  # the server saw the socket close and scheduled the check
