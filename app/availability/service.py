@@ -162,17 +162,31 @@ def ringable_rep_ids(organization_id) -> list[uuid.UUID]:
     rep's status changes by itself. A call accepted or ended updates the set in place (rep_on_call,
     rep_off_call): on a busy floor those come every few seconds, and rebuilding the set costs a
     query per rep's facts. Without Redis: the full rule."""
+    try:
+        pipe = get_redis().pipeline()
+        read_ringable(pipe, organization_id)
+        stored = pipe.execute()
+    except RedisError:
+        current_app.logger.warning("availability cache unreachable: ringing from the database", exc_info=True)
+        return available_rep_ids(organization_id)
+    return ringable_from(organization_id, stored)
+
+
+def read_ringable(pipe, organization_id) -> None:
+    """Queue the set's read on a caller's pipeline (a MULTI: the set and its generation together),
+    so that a caller with its own command to send (a call request's lock) makes one round trip."""
     organization_id = uuid.UUID(str(organization_id))
     gen_key, _ = _keys(organization_id)
     as_of_key, members_key = _ringable_keys(organization_id)
+    pipe.get(gen_key).get(as_of_key).smembers(members_key)
+
+
+def ringable_from(organization_id, stored: list) -> list[uuid.UUID]:
+    """The ids from read_ringable's three results (its last three), rebuilt when they are stale."""
+    organization_id = uuid.UUID(str(organization_id))
+    gen, as_of, members = stored[-3:]
+    as_of_key, members_key = _ringable_keys(organization_id)
     now = utcnow()
-    try:
-        pipe = get_redis().pipeline()
-        pipe.get(gen_key).get(as_of_key).smembers(members_key)
-        gen, as_of, members = pipe.execute()
-    except RedisError:
-        current_app.logger.warning("availability cache unreachable: ringing from the database", exc_info=True)
-        return available_rep_ids(organization_id, now)
     if as_of:
         stored_gen, valid_until = as_of.split()
         if int(stored_gen) == int(gen or 0) and int(valid_until) > now.timestamp() * 1000:

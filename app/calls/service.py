@@ -93,7 +93,7 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
                  contact: dict | None = None, attributes: dict | None = None, page_url: str | None = None,
                  location: dict | None = None, ip: str | None = None,
                  recording_consent: bool = False) -> Call:
-    """Queue the visitor's call: record call.requested, ring every eligible rep, start the timeout.
+    """Queue the visitor's call: ring every eligible rep, record call.requested, start the timeout.
 
     The site's recording policy is stored with the call, and the visitor's consent with it when
     the policy asks for one (a consent given under another policy means nothing).
@@ -102,36 +102,64 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     if settings.paused:
         raise CallError("calls_paused", "This team is not taking calls right now.", 409)
     timeout = settings.ring_timeout_seconds
-    if not get_redis().set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout + 120):
-        raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    ringable = _lock_and_read_ringable(site, fingerprint, timeout)
     from app.webhooks import dispatch  # its package imports the API, which imports this module
 
     session = db.session()
     dispatch.hold(session)  # the events' jobs go out after the ring
     try:
-        call, available, targets = _create_call(site, settings, fingerprint, qualification, media_type,
-                                                contact, attributes, page_url, location, ip,
-                                                recording_consent)
-    except Exception:
-        # the request failed: do not leave the visitor locked out until the lock expires
-        db.session.rollback()
-        get_redis().delete(_open_key(site.id, fingerprint))
-        raise
-    try:
-        _ring(call, timeout, available, targets)
+        call, available, targets = _ring_and_record(site, settings, ringable, fingerprint, qualification,
+                                                    media_type, contact, attributes, page_url, location, ip,
+                                                    recording_consent)
+        _after_ring(call, timeout, available, targets)
     finally:
         dispatch.release(session)
     return call
 
 
+def _lock_and_read_ringable(site: Site, fingerprint: str, timeout_seconds: int) -> list:
+    """One visitor, one waiting call (a lock until the ring times out), and the read of who can be
+    rung now (availability.ringable_from decodes it): one round trip."""
+    pipe = get_redis().pipeline()
+    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout_seconds + 120)
+    availability.read_ringable(pipe, site.organization_id)
+    stored = pipe.execute()
+    if not stored[0]:
+        raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
+    return stored
+
+
+def _ring_and_record(site, settings, ringable, fingerprint, qualification, media_type, contact, attributes,
+                     page_url, location, ip, recording_consent) -> tuple[Call, list, list]:
+    """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing),
+    so the call's rows, its events' outbox and the commit come after the publish. A write that
+    fails takes the ring back and leaves the visitor free to ask again."""
+    targets = []
+    try:
+        with db.session.no_autoflush:  # nothing is written before the ring
+            available = availability.ringable_from(site.organization_id, ringable)
+            call, rule = _prepare_call(site, settings, fingerprint, qualification, media_type, contact,
+                                       attributes, page_url, location, ip, recording_consent)
+            targets = available if call.team_id is None else routing.first_targets(call.team, available)
+        if targets:
+            _ring_reps(call, targets)
+        _record_requested(call, rule)
+    except Exception:
+        db.session.rollback()
+        with unless_redis_down("taking back a ring whose call was not recorded"):
+            get_redis().delete(_open_key(site.id, fingerprint))
+            if targets:
+                _take_back_ring(call, targets)
+        raise
+    return call, available, targets
+
+
 def _route(call: Call, team_id, location: dict | None, timeout_seconds: int):
     """Pick the call's team (the qualification rule's, else the first routing rule that matches)
-    and when it overflows, before the call's INSERT; the routing rule that chose it (or None)."""
-    # the call is not in the session yet (its contact is): nothing pending needs flushing to read rules
-    with db.session.no_autoflush:
-        facts = routing.visitor_facts(call.site_id, call.answers, (location or {}).get("countryCode"),
-                                      call.page_url, call.attributes)
-        team, rule = routing.choose_team(call.organization_id, facts, team_id)
+    and when it overflows; the routing rule that chose it (or None)."""
+    facts = routing.visitor_facts(call.site_id, call.answers, (location or {}).get("countryCode"),
+                                  call.page_url, call.attributes)
+    team, rule = routing.choose_team(call.organization_id, facts, team_id)
     if team is None:
         return None
     call.team_id, call.team = team.id, team
@@ -140,20 +168,15 @@ def _route(call: Call, team_id, location: dict | None, timeout_seconds: int):
     return rule
 
 
-def _create_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                 location, ip, recording_consent) -> tuple[Call, list, list]:
-    """The call, its contact and events, committed; with whom it can ring and whom it rings first.
-
-    Everything the ring needs is worked out before the commit and nothing loaded is expired by
-    it, so between the commit and the ring's publish there is no query; what the ring does not
-    need (the events' jobs, the timeout's, the analytics counts) goes out after it."""
-    # before any write: a rebuild of the set (after a change) must not hold SQLite's write lock
-    available = availability.ringable_rep_ids(site.organization_id)  # one Redis read while nothing changed
+def _prepare_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
+                  location, ip, recording_consent) -> tuple[Call, object]:
+    """The call (its id chosen here: the ring names it before the INSERT), its contact and team,
+    in the session but not written; and the routing rule that chose the team."""
     now = utcnow()
     call = Call(
-        organization_id=site.organization_id, site_id=site.id, status="requested",
-        media_type=media_type_for(settings.call_type, media_type), visitor_fingerprint=fingerprint,
-        visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
+        id=uuid.uuid4(), organization_id=site.organization_id, site_id=site.id, site=site,
+        status="requested", media_type=media_type_for(settings.call_type, media_type),
+        visitor_fingerprint=fingerprint, visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
         answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
         contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location),
         requested_at=now, ring_deadline_at=now + timedelta(seconds=settings.ring_timeout_seconds),
@@ -162,28 +185,38 @@ def _create_call(site, settings, fingerprint, qualification, media_type, contact
     )
     rule = _route(call, qualification.get("teamId"), location, settings.ring_timeout_seconds)
     db.session.add(call)
+    return call, rule
+
+
+def _record_requested(call: Call, rule) -> None:
+    """The call, its contact, call.requested (and call.routed) and their outbox rows, committed;
+    nothing loaded is expired by the commit, so what follows needs no query."""
     db.session.flush()
     _record(call, "call.requested")
     if call.team_id is not None:  # call.routed says so, in call.requested's transaction
         _record_routing(call, "call.routed", rule)
-    targets = available if call.team_id is None else routing.first_targets(call.team, available)
     session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
         session.expire_on_commit = True
-    return call, available, targets
 
 
-def _ring(call: Call, timeout_seconds: int, available: list, targets: list) -> None:
-    """Ring whom the call's routing picked among the reps who can take a call now (everyone when
-    it has no team); nobody there: overflow at once, or missed."""
+def _take_back_ring(call: Call, rep_ids) -> None:
+    """The call rang but could not be recorded: the reps' alerts close (the visitor is told to
+    try again), and nobody counts as rung."""
+    get_redis().delete(_rung_key(call.id))
+    bus.publish_many([f"user:{rep_id}" for rep_id in rep_ids],
+                     {"type": "call-update", "callId": str(call.id), "status": "canceled"})
+
+
+def _after_ring(call: Call, timeout_seconds: int, available: list, targets: list) -> None:
+    """What follows the ring: the timeout's and the overflow's jobs; nobody rung: overflow at
+    once, or missed."""
     if not targets and call.overflow_at is None:
         miss(call.id, reason="no_one_available")
         return
-    if targets:
-        _ring_reps(call, targets)
     # the server, not a browser, decides that nobody answered: these jobs are the prompt path, the
     # call's ring_deadline_at / overflow_at the record (cron's passes catch a job lost with Redis)
     queue().enqueue_in(timedelta(seconds=timeout_seconds), jobs.ring_timeout, str(call.id))

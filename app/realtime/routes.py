@@ -64,10 +64,19 @@ class RepConnection(Connection):
     def deliver(self, text: str) -> None:
         super().deliver(text)
         if text.startswith('{"type": "ring"'):
-            try:
-                metrics.observe_ring(json.loads(text)["call"]["requestedAt"])
-            except (ValueError, KeyError, TypeError):
-                pass
+            requested_at = _requested_at(text)
+            if requested_at is not None:
+                metrics.observe_ring(requested_at)
+
+
+@functools.lru_cache(maxsize=64)
+def _requested_at(ring: str) -> str | None:
+    """When a ring was requested, parsed once per ring: the hub hands the same text to every rep
+    socket of the process, and parsing it for each of a thousand would delay the last ones."""
+    try:
+        return json.loads(ring)["call"]["requestedAt"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @bp.before_request

@@ -35,15 +35,16 @@ def _compiled(filename: str) -> dict:
 
 def served_source(source: str) -> str:
     """The script without indentation, blank lines and whole-line comments (`//` lines, `/* */`
-    blocks). Line by line, so safe for these files: no string or template literal spans lines
-    (tests/test_widget.py checks), and a comment after code on the same line stays."""
+    blocks), except `//#` lines (a compile hint for V8). Line by line, so safe for these files: no
+    string or template literal spans lines (tests/test_widget.py checks), and a comment after code on
+    the same line stays."""
     lines, in_comment = [], False
     for line in source.split("\n"):
         code = line.strip()
         if in_comment or code.startswith("/*"):
             in_comment = "*/" not in code
             code = "" if in_comment else code.split("*/", 1)[1].strip()
-        if code and not code.startswith("//"):
+        if code and (not code.startswith("//") or code.startswith("//#")):
             lines.append(code)
     return "\n".join(lines) + "\n"
 

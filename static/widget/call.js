@@ -947,9 +947,11 @@
     var controls = el("div", "cc-controls"), keep;
     controls.appendChild(button(this.t("call.endConfirm"), "cc-danger", function () { self.teardown("closed"); }));
     keep = controls.appendChild(button(this.t("call.keep"), "", function () {
+      // focus moves to the call screen before the box goes: it never falls to the host page,
+      // where the next Escape would not reach the widget
+      var back = mount.querySelector(".cc-screen .cc-title,.cc-screen button");
+      if (back && self.opts.focus) self.opts.focus(back);
       box.remove();
-      var back = mount.querySelector(".cc-title,.cc-danger,button");  // focus stays in the call screen
-      if (back) self.focusLater(back);
       if (onKeep) onKeep();
     }));
     box.appendChild(controls);

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /*! Converc widget loader: served as /widget.js (floating badge) and /embed.js (inline).
  * Only the loader and the badge live here; the visitor's flow (and later the call) load on the
  * first click, so a page where nobody clicks pays for this file alone. Everything renders in a
@@ -11,6 +12,10 @@
  * plus a hard-coded tag, an SPA re-running it) only hands new tags to it. One floating badge per
  * page, one embed per container, one config request per public key. The badge comes back after the
  * page swaps its body, and availability is re-checked while the page is visible.
+ *
+ * The first line is V8's compile hint (kept when served): Chromium compiles every function on a
+ * background thread while the file streams in, instead of on the page's main thread at the first
+ * call of each (the badge calls a good share of them before it shows).
  */
 (function () {
   "use strict";
@@ -23,7 +28,9 @@
   var flowLoading = null;
   var pendingOpen = null;  // Converc.open() called before the badge existed: {visitor: bool}
 
-  var CSS =
+  // Only what the badge needs is parsed when the page loads; the panel's rules come with the panel
+  // (on the first open, or at once for an inline embed)
+  var BADGE_CSS =
     ":host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;" +
     "transform:none!important;filter:none!important;clip-path:none!important;pointer-events:auto!important}" +
     ":host([data-off]){display:none!important}" +
@@ -38,10 +45,14 @@
     ".badge{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;gap:8px;cursor:pointer;" +
     "background:var(--ic-primary);color:var(--ic-button-text);padding:12px 18px;border-radius:999px;font:600 15px/1.2 var(--ic-font);" +
     "box-shadow:0 6px 20px rgba(0,0,0,.18);max-width:min(320px,calc(100vw - 40px))}" +
-    ".badge:hover{filter:brightness(1.06)}.badge:focus-visible,button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid var(--ic-primary);outline-offset:2px}" +
+    ".badge:hover{filter:brightness(1.06)}.badge:focus-visible{outline:3px solid var(--ic-primary);outline-offset:2px}" +
     ".badge .l{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
     ".dot{width:9px;height:9px;border-radius:50%;background:#22c55e;box-shadow:0 0 0 3px rgba(255,255,255,.35);flex:none}" +
     ".off .dot{background:#9ca3af}" +
+    "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}";
+
+  var PANEL_CSS =
+    "button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid var(--ic-primary);outline-offset:2px}" +
     ".panel{background:var(--ic-bg);color:var(--ic-text);border-radius:var(--ic-radius);overflow:auto;" +
     "box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column}" +
     ".panel[hidden]{display:none}.panel:focus{outline:none}" +
@@ -59,9 +70,7 @@
     "color:var(--ic-button-text);padding:10px 16px;border-radius:calc(var(--ic-radius) * .6);font:600 15px/1.2 var(--ic-font)}" +
     ".btn[disabled]{opacity:.6;cursor:default}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
-    "@media (max-width:480px){[data-mode=floating] .panel{position:fixed;inset:0;width:auto;max-height:none;border-radius:0}}" +
-    "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}";
-
+    "@media (max-width:480px){[data-mode=floating] .panel{position:fixed;inset:0;width:auto;max-height:none;border-radius:0}}";
 
   function h(tag, props, kids) {
     var el = D.createElement(tag);
@@ -292,7 +301,7 @@
     host.setAttribute("lang", this.lang);
     host.setAttribute("dir", /^(ar|he|fa|ur)$/.test(this.lang) ? "rtl" : "ltr");
     var root = this.root = host.attachShadow({ mode: "open" });
-    addStyles(root, CSS, this.nonce);
+    addStyles(root, BADGE_CSS, this.nonce);
     if (this.mode !== "embed") {
       this.badge = h("button", { "class": "badge", type: "button", part: "badge",
         "aria-haspopup": "dialog", "aria-expanded": "false",
@@ -314,6 +323,7 @@
   Instance.prototype.buildPanel = function () {
     var self = this;
     if (this.panel) return;
+    addStyles(this.root, PANEL_CSS, this.nonce);
     this.title = h("h2", { id: "ic-title", text: this.s.welcomeTitle });
     this.body = h("div", { "class": "body" });
     this.live = h("div", { "class": "sr", "aria-live": "polite" });
@@ -508,7 +518,7 @@
       var parent = inst.mode === "floating" ? D.body : D.getElementById(inst.container);
       if (parent) parent.appendChild(inst.host);
     });
-    if (D.body !== watchedBody) watch();
+    if (instances.length && D.body !== watchedBody) watch();
   }
 
   function whenBody(fn) {
@@ -608,13 +618,21 @@
   var rejoinTaken = {};
   function rejoinable(key) {
     var record = null, name = "converc_call:" + key;
-    if (rejoinTaken[key]) return null;
+    if (rejoinTaken[key] || !cameFromThisSite()) return null;
     try { record = JSON.parse(sessionStorage.getItem(name) || "null"); } catch (e) { return null; }
     if (!record) return null;
     rejoinTaken[key] = true;
     if (record.leftAt && Date.now() - record.leftAt < (record.seconds || 30) * 1000) return record;
     try { sessionStorage.removeItem(name); } catch (e) { /* storage blocked */ }
     return null;
+  }
+
+  // Only a page this tab reached from a page of the same site (or a reload) can have a call to rejoin.
+  // Where the Navigation API says the page before was another site, or none (a first visit), the
+  // widget never touches sessionStorage, whose first read blocks the page on the browser process.
+  function cameFromThisSite() {
+    var activation = W.navigation && W.navigation.activation;
+    return !activation || !!activation.from;
   }
 
   function target() {

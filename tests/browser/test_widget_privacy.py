@@ -91,6 +91,7 @@ def test_closing_the_panel_while_it_rings_asks_and_ending_stops_camera_and_call(
     dialog.get_by_role("button", name="Stay on the call").click()
     assert wait_status({"requested"}) and set(visitor.evaluate(TRACKS)) == {"live"}
     expect(dialog).to_be_visible()
+    expect(dialog.locator(".cc-screen .cc-title")).to_be_focused()  # back in the call screen
 
     visitor.keyboard.press("Escape")  # Escape asks the same question
     dialog.get_by_role("button", name="End call").click()

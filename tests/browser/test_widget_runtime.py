@@ -291,6 +291,43 @@ def test_the_page_opening_and_closing_it_takes_neither_focus_nor_keystrokes(page
     assert page.evaluate("localStorage.length + document.cookie.length") == 0
 
 
+# --- (#19) what a page that never opens it pays for --------------------------------------------
+
+# every read of the page's storage, by whom it happens (the widget's first read blocks the page)
+COUNT_STORAGE_READS = """window.__storageReads = [];
+["sessionStorage", "localStorage"].forEach(function (name) {
+  var owner = Object.getOwnPropertyDescriptor(window, name) ? window : Window.prototype;
+  var get = Object.getOwnPropertyDescriptor(owner, name).get;
+  Object.defineProperty(window, name, { configurable: true,
+    get: function () { __storageReads.push(name); return get.call(window); } });
+});"""
+PANEL_RULES = """() => [...document.querySelector('converc-widget').shadowRoot.adoptedStyleSheets]
+  .flatMap(sheet => [...sheet.cssRules]).filter(rule => /\\.panel\\b/.test(rule.cssText)).length"""
+
+
+def test_a_first_visit_reads_no_storage(page, live_server, customer, site, admin):
+    """Only a page reached from the same site (or reloaded) can have a call to rejoin: a visitor
+    arriving from elsewhere costs the page no storage read (test_calls.py covers the rejoin)."""
+    available(admin)
+    page.add_init_script(COUNT_STORAGE_READS)
+    page.goto(customer.page("/", snippet(live_server, site.public_key, head=READY)))
+    [detail] = ready_details(page)
+    assert detail["visible"]
+    page.wait_for_load_state("load")
+    assert page.evaluate("window.__storageReads") == []
+
+
+def test_the_panels_styles_come_with_the_panel(page, live_server, customer, site, admin):
+    available(admin)
+    page.goto(customer.page("/", snippet(live_server, site.public_key)))
+    badge = page.get_by_role("button", name="Talk to us live")
+    expect(badge).to_be_visible()
+    assert page.evaluate(PANEL_RULES) == 0
+    badge.click()
+    expect(page.get_by_role("dialog").get_by_role("button", name="Start")).to_be_visible()
+    assert page.evaluate(PANEL_RULES) > 0
+
+
 # --- (6, 13) delivery: COEP pages, the embed snippet's layout --------------------------------
 
 def test_a_require_corp_page_loads_every_script(page, live_server, customer, site, admin):
@@ -329,9 +366,10 @@ def test_the_dashboards_embed_snippet_does_not_shift_the_page(page, app, live_se
     held = []  # embed.js waits until the page has painted, as it does on a slow network
     page.route("**/embed.js*", lambda route: held.append(route))
     for name, markup in (("dashboard", embed), ("bare", re.sub(r'\s*style="[^"]*"', "", embed))):
-        page.goto(customer.page(f"/{name}", "<!doctype html><html><head>" + CLS + READY + "</head><body>"
-                                "<h1>Contact us</h1>" + markup + below + "</body></html>"), wait_until="commit")
-        page.wait_for_function("performance.getEntriesByType('paint').length > 0 && !!document.getElementById('below')")
+        url = customer.page(f"/{name}", "<!doctype html><html><head>" + CLS + READY + "</head><body>"
+                            "<h1>Contact us</h1>" + markup + below + "</body></html>")
+        page.goto(url, wait_until="commit")
+        page.wait_for_function("performance.getEntriesByType('paint').length && !!document.all.below")
         for _ in range(200):  # the handler runs while Playwright is waiting
             if held:
                 break
