@@ -451,11 +451,12 @@ def test_retry_after_forms(value, low, high):
     assert (seconds is None) if low is None else (low <= seconds <= high)
 
 
-def test_throttle_waits_for_a_busy_endpoint_but_not_for_a_slow_one(make_app):
+def test_throttle_waits_for_a_busy_endpoint_but_not_for_a_slow_one(make_app, monkeypatch):
     import uuid as uuid_
 
     from app.webhooks import throttle
 
+    monkeypatch.setattr(throttle, "SLOW", 3.0)  # the slot taken just now stays busy while the test waits
     app = make_app(WEBHOOK_ENDPOINT_CONCURRENCY=1, WEBHOOK_TIMEOUT_SECONDS=8)
     with app.app_context():
         busy, slow = uuid_.uuid4(), uuid_.uuid4()
@@ -531,11 +532,12 @@ def test_a_batch_starts_no_request_that_could_outlast_its_claim(make_app, admin,
                for d in _deliveries() if d not in sent)
 
 
-def test_a_slot_whose_next_request_starts_is_busy_not_slow(make_app):
+def test_a_slot_whose_next_request_starts_is_busy_not_slow(make_app, monkeypatch):
     import uuid as uuid_
 
     from app.webhooks import throttle
 
+    monkeypatch.setattr(throttle, "SLOW", 3.0)  # the renewed request stays busy while the test waits
     app = make_app(WEBHOOK_ENDPOINT_CONCURRENCY=1, WEBHOOK_TIMEOUT_SECONDS=8)
     with app.app_context():
         endpoint = uuid_.uuid4()

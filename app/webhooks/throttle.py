@@ -12,8 +12,10 @@ from flask import current_app
 from app.redis_store import get_redis
 
 # seconds: a request in flight longer than this is slow; an endpoint with half its slots or more
-# on slow requests is slow (no waiting for it), one with fewer is busy (its slots turn over)
-SLOW = 1.0
+# on slow requests is slow (no waiting for it), one with fewer is busy (its slots turn over). Short:
+# the slots a timing-out endpoint frees are taken again at once, and jobs waiting while those look
+# busy hold worker threads the healthy endpoints need
+SLOW = 0.25
 
 # 1: slot taken; 0: full of recent requests (wait a moment); -1: full, half on slow ones (give up now)
 _ACQUIRE = """
