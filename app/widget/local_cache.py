@@ -131,8 +131,11 @@ class Listener:
     def _listen(self) -> None:
         # no silent reconnect (redis-py's default retries resubscribe): a gap must forget everything;
         # keepalives notice a Redis that vanished without closing the connection within a minute
-        client = redis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), socket_keepalive=True,
-                                      socket_keepalive_options=KEEPALIVE, health_check_interval=30)
+        # (TCP only: the embedded Redis's unix socket takes no keepalive options, and its end is seen)
+        tcp = {"socket_keepalive": True, "socket_keepalive_options": KEEPALIVE}
+        if self.url.startswith("unix:"):
+            tcp = {}
+        client = redis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), health_check_interval=30, **tcp)
         with client.pubsub() as pubsub:
             pubsub.subscribe(CHANNEL)
             while (message := pubsub.get_message(timeout=5)) is None or message["type"] != "subscribe":
