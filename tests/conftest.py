@@ -1,6 +1,7 @@
 """Fixtures: a real database (SQLite, or PostgreSQL from DATABASE_URL) built by the migrations,
 a real Redis (REDIS_URL, else an embedded one), and helpers to act as a person would."""
 
+import contextlib
 import os
 import re
 import socket
@@ -105,6 +106,18 @@ def _empty_tables():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "loopback_hooks: the test's `app` may send webhooks to loopback")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A test that failed with a websocket client open would keep pytest from exiting
+    (simple_websocket's client reads on a thread that is not a daemon): end those reads."""
+    import gc
+
+    from simple_websocket import Client
+
+    for ws in [o for o in gc.get_objects() if isinstance(o, Client)]:
+        with contextlib.suppress(OSError):
+            ws.sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
