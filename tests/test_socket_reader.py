@@ -1,16 +1,18 @@
 """One reader thread per process serves every websocket (app/realtime/reader.py): a message
 reaches the handler waiting in receive(), the close of either side is noticed, a client that
-stops answering pings is closed, and open sockets add no thread each."""
+stops answering pings is closed, a client that stops reading stalls nobody, open sockets add no
+thread each, and a handed-off socket outlives its view."""
 
 import base64
 import os
 import socket
 import threading
+from contextlib import suppress
 
 import pytest
 from simple_websocket import Client, ConnectionClosed, Server
 
-from app.realtime.reader import SharedReader, forget
+from app.realtime.reader import HANDED_OFF, MAX_PENDING, SharedReader, forget, hand_off
 
 
 def _handshake_environ(sock: socket.socket) -> dict:
@@ -97,3 +99,70 @@ def test_open_sockets_add_no_thread_each(listener):
         forget(server)
         client.thread.join(30)
         assert not client.thread.is_alive()
+
+
+def test_a_client_that_reads_nothing_stalls_nobody_and_is_closed(listener):
+    port = listener.getsockname()[1]
+    stuck = socket.create_connection(("127.0.0.1", port))  # connects, then never reads
+    server = Server(_handshake_environ(listener.accept()[0]), thread_class=SharedReader)
+    other, client = _pair(listener)
+    chunk = "x" * (64 * 1024)
+    try:
+        with pytest.raises(BrokenPipeError):  # the kernel's buffers fill, then MAX_PENDING: no waiting
+            for _ in range(10_000):
+                server.send(chunk)
+        client.send("meanwhile")  # the shared reader was never blocked by the stuck client
+        assert other.receive(timeout=30) == "meanwhile"
+        _wait_closed(server)  # past MAX_PENDING the stuck client is let go
+        client.close()
+        _wait_closed(other)  # the reader answered the close, so the client's own thread ends too
+    finally:
+        forget(server)
+        forget(other)
+        stuck.close()
+    client.thread.join(30)
+    assert not client.thread.is_alive()
+    assert MAX_PENDING < 10_000 * len(chunk)
+
+
+class Recorder:
+    """A session handler that notes what the loop calls."""
+
+    tick_seconds = 0.2
+
+    def __init__(self):
+        self.calls, self.ticked, self.done = [], threading.Event(), threading.Event()
+
+    def opened(self, ws):
+        self.calls.append("opened")
+        ws.send("welcome")
+
+    def message(self, text):
+        self.calls.append(text)
+
+    def tick(self):
+        self.ticked.set()
+
+    def closed(self):
+        self.calls.append("closed")
+        self.done.set()
+
+
+def test_a_handed_off_socket_outlives_its_view(app, listener):
+    server, client = _pair(listener)
+    servers_socket = server.sock.sock  # the one gunicorn shuts down and closes once the view returns
+    recorder = Recorder()
+    with app.test_request_context():
+        assert hand_off(server, recorder) is HANDED_OFF
+    with suppress(ConnectionClosed):
+        server.close()  # flask-sock's, after the view: it must not reach the client
+    with pytest.raises(OSError):
+        servers_socket.shutdown(socket.SHUT_WR)
+    servers_socket.close()
+    assert client.receive(timeout=30) == "welcome"
+    client.send("one")
+    client.send("two")
+    assert recorder.ticked.wait(30)
+    client.close()
+    assert recorder.done.wait(30)
+    assert recorder.calls == ["opened", "one", "two", "closed"]
