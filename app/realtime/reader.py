@@ -80,11 +80,20 @@ class _Outbox:
 
     def keep_from_server(self) -> None:
         """Once the view returns, the server shuts the connection down and closes it: keep a
-        descriptor of our own, and leave the server's naming an unconnected socket instead."""
-        ours = self.sock.dup()
-        with socket.socket(self.sock.family, self.sock.type) as blank:
-            os.dup2(blank.fileno(), self.sock.fileno())
-        self.sock = ours
+        descriptor of our own, and leave the server's naming an unconnected socket instead.
+
+        Closing the server's descriptor alone would be harmless (ours keeps the connection open),
+        but shutdown() acts on the connection whichever descriptor names it: gunicorn's
+        close_graceful (SHUT_WR, after the view) would send the client a FIN. With a blank socket
+        under the server's number, its setblocking/shutdown/close act on that one (shutdown fails
+        with ENOTCONN, which gunicorn expects of a client gone). Under the lock, so no send is
+        between the two descriptors: one made before goes out on the connection, one after on ours."""
+        with self.lock:
+            ours = self.sock.dup()
+            ours.setblocking(False)
+            with socket.socket(self.sock.family, self.sock.type) as blank:
+                os.dup2(blank.fileno(), self.sock.fileno(), inheritable=False)
+            self.sock = ours
 
     def close(self) -> None:
         self.sock.close()
@@ -152,29 +161,51 @@ class _Loop:
                 self.thread = threading.Thread(target=self._run, name="websocket-reader", daemon=True)
                 self.thread.start()
 
-    def adopt(self, view_ws, handler):
-        """The view's socket becomes `handler`'s (see hand_off). Done by the loop's own thread, between
-        two reads, so no read of the view's socket is under way meanwhile; the view waits for it."""
-        session, adopted = _Session(handler), threading.Event()
+    def adopt(self, view_ws, handler) -> bool:
+        """The view's socket becomes `handler`'s (see hand_off); False if it closed first. Done by
+        the loop's own thread, between two reads, so no read, ping or close of the socket is under
+        way meanwhile; the view waits for it, and returns only once the server's descriptor is blank."""
+        session, adopted, claim = _Session(handler), threading.Event(), threading.Lock()
         # opened() runs in (a copy of) the view's request context: url_for, the request's headers
         opened = copy_current_request_context(handler.opened)
+        outcome = []
 
         def swap():
-            ws = copy.copy(view_ws)  # shares the connection's state; flask-sock closes only the view's
-            view_ws.connected = False
-            session.call(opened, ws)
-            self.forget(view_ws)
-            ws.sock.keep_from_server()
-            with self.lock:
-                self.sessions[ws] = session
-                self.next_tick[ws] = time.monotonic() + handler.tick_seconds
-            self._register(ws)
-            self._deliver(ws, session)  # what arrived while the view was still running
-            adopted.set()
+            if not claim.acquire(blocking=False):
+                return  # the view stopped waiting: the socket is no longer its to give
+            try:
+                outcome.append(self._swap(view_ws, session, opened))
+            finally:
+                adopted.set()
 
         self.call_soon(swap)
-        if not adopted.wait(30):
+        if not adopted.wait(30) and claim.acquire(blocking=False):
             raise RuntimeError("the websocket loop did not take the socket")
+        adopted.wait()  # the swap had begun: it ends without waiting on anything
+        if not outcome:
+            raise RuntimeError("the websocket loop failed to take the socket (see its log)")
+        return outcome[0]
+
+    def _swap(self, view_ws, session, opened) -> bool:
+        """On the loop's thread. The order matters: the socket leaves the selector while its
+        descriptor still names the connection (epoll forgets by number); the server's descriptor is
+        blanked before anything can be sent from the session; the session's first call is opened(),
+        then what arrived while the view ran, then whatever the loop reads next."""
+        if not view_ws.connected:
+            return False  # closed (by the client, or a ping unanswered) before the loop got to it
+        self.forget(view_ws)
+        view_ws.sock.keep_from_server()
+        ws = copy.copy(view_ws)  # shares the connection's state (wsproto, the outbox, the buffer)
+        view_ws.connected = False  # flask-sock's close of the view's, after the view, sends nothing
+        with self.lock:
+            self.sessions[ws] = session
+            self.next_tick[ws] = time.monotonic() + session.handler.tick_seconds
+        self._register(ws)
+        if ws.sock.pending:  # a ping or pong still queued for the client
+            self.want_write(ws.sock)
+        session.call(opened, ws)
+        self._deliver(ws, session)
+        return True
 
     def call_soon(self, function) -> None:
         """Run `function` on the loop's thread, woken at once."""
@@ -214,14 +245,25 @@ class _Loop:
                 if key.data is None:
                     self._run_soon()
                     continue
-                if mask & selectors.EVENT_WRITE:
+                if mask & selectors.EVENT_WRITE and self._current(key):
                     self._write(key.data)
-                if mask & selectors.EVENT_READ:
+                if mask & selectors.EVENT_READ and self._current(key):
                     self._read(key.data)
             if time.monotonic() >= self.next_scan:  # not at every read: each scan looks at every socket
                 self.next_scan = time.monotonic() + SCAN_SECONDS
                 self._ping()
                 self._tick()
+
+    def _current(self, key) -> bool:
+        """Whether an event of this pass is still for a socket the loop watches as `key` says: an
+        earlier event of the same pass may have ended it, or a hand-off (_run_soon) given it to a
+        session. Read as the view's, such a socket would say connected again (the view's close,
+        after the view, then reached the client) and its message would go to no session."""
+        with self.lock:
+            try:
+                return self.selector.get_key(key.fileobj) is key
+            except (KeyError, ValueError):  # forgotten, or closed (no descriptor any more)
+                return False
 
     def _run_soon(self) -> None:
         try:
@@ -328,12 +370,14 @@ class SharedReader:
 
 
 def hand_off(ws, handler) -> object:
-    """The view is done with `ws` and returns HANDED_OFF: from now on the loop calls, in the app's
-    context and one at a time, `handler.opened(ws)` first (in the view's request context), `handler.message(text)` for each
-    message, `handler.tick()` every `handler.tick_seconds`, and `handler.closed()` last. The `ws`
-    they get is a copy: flask-sock's close of the view's own when the view returns does nothing."""
-    _loop.adopt(ws, handler)
-    return HANDED_OFF
+    """The view is done with `ws` and returns what this returns. HANDED_OFF: from now on the loop
+    calls, in the app's context and one at a time, `handler.opened(ws)` first (in the view's
+    request context), `handler.message(text)` for each message, `handler.tick()` every
+    `handler.tick_seconds`, and `handler.closed()` last. The `ws` they get is a copy: flask-sock's
+    close of the view's own when the view returns does nothing, and gunicorn's shutdown and close
+    of its socket reach no client (_Outbox.keep_from_server). None: the socket had closed already,
+    and none of the handler's methods is called."""
+    return HANDED_OFF if _loop.adopt(ws, handler) else None
 
 
 def forget(ws) -> None:

@@ -217,10 +217,13 @@ class RepSession:
     def opened(self, ws) -> None:
         conn = RepConnection(ws)
         try:
-            # listen before becoming eligible, so no ring is published into the void
-            bus.hub().subscribe(self._channel, conn)
+            # listen before becoming eligible, so no ring is published into the void; the hello
+            # says "listening": a ring published after it arrives, one before is in pending_rings
+            listening = bus.hub().subscribe(self._channel, conn)
             metrics.REP_SOCKETS.inc()
             self.conn = conn
+            if not listening:
+                raise RuntimeError("this process is not hearing Redis: no hello, the dashboard reconnects")
             self.tick()
             conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
             for ring in service.pending_rings(self.user_id):
@@ -233,14 +236,15 @@ class RepSession:
 
     def message(self, raw) -> None:
         message = _parse(raw)
-        if message is not None and message.get("type") == "ping":
+        if message is not None and message.get("type") == "ping" and self.conn is not None:
             self.conn.send_json({"type": "pong"})
 
     def tick(self) -> None:
         """The heartbeat: this rep is still online."""
         if self.conn is None:
             return  # opening failed: the socket is closing
-        _presence_changed(self.org_id, presence.touch(self.user_id, self.org_id, self.socket_id), self.user_id)
+        online = presence.touch(self.user_id, self.org_id, self.socket_id)
+        _presence_changed(self.org_id, online, self.user_id)
 
     def closed(self) -> None:
         try:
