@@ -255,13 +255,14 @@ class _Loop:
                 self._tick()
 
     def _current(self, key) -> bool:
-        """Whether an event of this pass is still for a socket the loop watches as `key` says: an
-        earlier event of the same pass may have ended it, or a hand-off (_run_soon) given it to a
-        session. Read as the view's, such a socket would say connected again (the view's close,
-        after the view, then reached the client) and its message would go to no session."""
+        """Whether an event of this pass is still for the socket the loop watches: an earlier event
+        of the same pass may have ended it, or a hand-off (_run_soon) given it to a session. Read as
+        the view's, such a socket would say connected again (the view's close, after the view, then
+        reached the client) and its message would go to no session. (epoll reports by level: an
+        event skipped for a socket still watched comes again at the next pass.)"""
         with self.lock:
             try:
-                return self.selector.get_key(key.fileobj) is key
+                return self.selector.get_key(key.fileobj).data is key.data
             except (KeyError, ValueError):  # forgotten, or closed (no descriptor any more)
                 return False
 
