@@ -77,41 +77,39 @@ def create():
     except ValueError as e:
         return error(400, "invalid_input", f"{e.args[0]} is not valid.")
     qualification = load_qualification(str(body.get("qualificationToken") or ""), str(site.id))
-    refused = _refusal(site, qualification, details, body.get("contact"))
+    refused = _refusal(qualification, details, body.get("contact"))
     if refused is not None:
-        return refused
+        status, code, message = refused
+        refusals.record_now(site, code, client_ip(), details["fingerprint"])
+        return error(status, code, message)
     try:
+        # the qualification's uses and the site's requests are counted in the request's one round
+        # trip to Redis before the ring, with its lock and who can be rung
+        counted = limits.CallRequestLimits(site, qualification.get("nonce"))
         call = service.request_call(site, qualification=qualification, location=visitor_location(),
-                                    ip=client_ip(), contact=qualification["contact"], **details)
+                                    ip=client_ip(), contact=qualification["contact"], limits=counted,
+                                    **details)
     except service.CallError as e:
         refusals.record_now(site, REFUSED_BY_SERVICE.get(e.code, e.code), client_ip(), details["fingerprint"])
-        return error(e.status, e.code, e.message)
+        response, status = error(e.status, e.code, e.message)
+        if e.retry_after is not None:
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response, status
     return jsonify(_call_response(call, site)), 201
 
 
-REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress"}
+REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress",
+                      "rate_limited": "rate_limited_site"}
 
 
-def _refusal(site, qualification, details: dict, sent_contact):
-    """The error response (the refusal counted) when this request may not ring anyone; else None."""
-    ip, fingerprint = client_ip(), details["fingerprint"]
-    refused = routing.call_refusal(qualification, fingerprint)
+def _refusal(qualification, details: dict, sent_contact) -> tuple[int, str, str] | None:
+    """(status, code, message) when the token or the contact sent may not ring anyone; else None.
+    The limits are the service's (counted with the ring's reads)."""
+    refused = routing.call_refusal(qualification, details["fingerprint"])
     if refused is None and not routing.same_contact(sent_contact, qualification["contact"]):
         refused = (400, "contact_not_validated",
                    "Send the contact details to /widget/qualify; the call takes the ones it checked.")
-    if refused is None and not limits.take_token_use(qualification.get("nonce")):
-        refused = (429, "token_used_up", "This qualification was used for several calls: answer again.")
-    retry_after = limits.take_site(site) if refused is None else None
-    if retry_after is not None:
-        refused = (429, "rate_limited", "Too many call requests. Try again later.")
-    if refused is None:
-        return None
-    status, code, message = refused
-    refusals.record_now(site, {"rate_limited": "rate_limited_site"}.get(code, code), ip, fingerprint)
-    response, status = error(status, code, message)
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
-    return response, status
+    return refused
 
 
 def _visitor_details(body: dict) -> dict:
