@@ -71,11 +71,16 @@ def media_type_for(call_type: str, wanted: str | None) -> str:
     return "audio" if wanted == "audio" else "video"
 
 
-def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None) -> Contact:
-    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events)."""
+LOOK_UP = object()  # upsert_contact's `found` when the caller has not read the contact
+
+
+def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None,
+                   found=LOOK_UP) -> Contact:
+    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events).
+    `found`: the visitor's row (None: they have none) when the caller read it already."""
     from app.contacts import service as contacts  # contacts' pages import this module
 
-    contact = db.session.scalar(sa.select(Contact).where(
+    contact = found if found is not LOOK_UP else db.session.scalar(sa.select(Contact).where(
         Contact.organization_id == organization_id, Contact.fingerprint == fingerprint))
     created = contact is None
     if created:
@@ -98,12 +103,13 @@ def upsert_contact(organization_id, fingerprint: str, details: dict, location: d
 def request_call(site: Site, *, fingerprint: str, qualification: dict, media_type: str | None = None,
                  contact: dict | None = None, attributes: dict | None = None, page_url: str | None = None,
                  location: dict | None = None, ip: str | None = None,
-                 recording_consent: bool = False, limits=None) -> Call:
+                 recording_consent: bool = False, limits=None, contact_row=LOOK_UP) -> Call:
     """Queue the visitor's call: ring every eligible rep, record call.requested, start the timeout.
 
     The site's recording policy is stored with the call, and the visitor's consent with it when
     the policy asks for one (a consent given under another policy means nothing). `limits`: the
-    request's CallRequestLimits (app/routing/limits.py), counted in the same round trip.
+    request's CallRequestLimits (app/routing/limits.py), counted in the same round trip;
+    `contact_row`: the visitor's Contact (or None) when the caller read it with the site.
     """
     settings = settings_for(site)
     timeout = settings.ring_timeout_seconds
@@ -114,8 +120,8 @@ def request_call(site: Site, *, fingerprint: str, qualification: dict, media_typ
     dispatch.hold(session)  # the events' jobs go out after the ring
     try:
         call, available, targets = _ring_and_record(site, settings, ringable, routing_version, fingerprint,
-                                                    qualification, media_type, contact, attributes, page_url,
-                                                    location, ip, recording_consent)
+                                                    qualification, media_type, contact, contact_row,
+                                                    attributes, page_url, location, ip, recording_consent)
         _after_ring(call, timeout, available, targets)
     finally:
         dispatch.release(session)
@@ -159,7 +165,7 @@ def _give_back(site: Site, fingerprint: str, locked: bool, uncount: list[str]) -
 
 
 def _ring_and_record(site, settings, ringable, routing_version, fingerprint, qualification, media_type,
-                     contact, attributes, page_url, location, ip,
+                     contact, contact_row, attributes, page_url, location, ip,
                      recording_consent) -> tuple[Call, list, list]:
     """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing:
     this process's copy while `routing_version` is its version), so the call's rows, its events'
@@ -171,8 +177,8 @@ def _ring_and_record(site, settings, ringable, routing_version, fingerprint, qua
             available = availability.ringable_from(site.organization_id, ringable)
             routing_copy = snapshot.routing_for(site.organization_id, routing_version)
             call, team, rule = _prepare_call(site, settings, routing_copy, fingerprint, qualification,
-                                             media_type, contact, attributes, page_url, location, ip,
-                                             recording_consent)
+                                             media_type, contact, contact_row, attributes, page_url,
+                                             location, ip, recording_consent)
             targets = available if team is None else routing.first_targets(team, available,
                                                                            order=team.member_ids)
         if targets:
@@ -203,8 +209,8 @@ def _route(call: Call, routing_copy: snapshot.Routing, team_id, location: dict |
     return team, rule
 
 
-def _prepare_call(site, settings, routing_copy, fingerprint, qualification, media_type, contact, attributes,
-                  page_url, location, ip, recording_consent) -> tuple[Call, object, object]:
+def _prepare_call(site, settings, routing_copy, fingerprint, qualification, media_type, contact, contact_row,
+                  attributes, page_url, location, ip, recording_consent) -> tuple[Call, object, object]:
     """The call (its id chosen here: the ring names it before the INSERT), its contact and team,
     in the session but not written; the team's facts and the routing rule that chose it."""
     now = utcnow()
@@ -213,7 +219,7 @@ def _prepare_call(site, settings, routing_copy, fingerprint, qualification, medi
         status="requested", media_type=media_type_for(settings.call_type, media_type),
         visitor_fingerprint=fingerprint, visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
         answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
-        contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location),
+        contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location, contact_row),
         requested_at=now, ring_deadline_at=now + timedelta(seconds=settings.ring_timeout_seconds),
         recording_policy=settings.recording_policy,
         recording_consent=settings.recording_policy == "consent" and bool(recording_consent),

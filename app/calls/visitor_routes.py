@@ -11,7 +11,7 @@ from app.calls.tokens import load_call_token, sign_call_token
 from app.events import iso
 from app.extensions import db
 from app.geo import client_ip, visitor_location
-from app.models import Call, Site
+from app.models import Call, Contact, Site
 from app.models.widget import settings_for
 from app.routing import limits, refusals
 from app.routing import service as routing
@@ -65,17 +65,15 @@ def create():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "invalid_input", "Send a JSON object.")
-    # with its settings in the same query: everything before the ring's commit counts (the
-    # settings are a backref, there once the mappers are configured)
-    orm.configure_mappers()
-    site = db.session.scalar(sa.select(Site).options(orm.joinedload(Site.widget_settings))
-                             .where(Site.public_key == str(body.get("publicKey", ""))))
+    try:
+        details, invalid = _visitor_details(body), None
+    except ValueError as e:
+        details, invalid = None, e.args[0]
+    site, contact_row = _site_and_contact(str(body.get("publicKey", "")), details and details["fingerprint"])
     if site is None:
         return error(404, "site_not_found", "No site has this public key.")
-    try:
-        details = _visitor_details(body)
-    except ValueError as e:
-        return error(400, "invalid_input", f"{e.args[0]} is not valid.")
+    if invalid is not None:
+        return error(400, "invalid_input", f"{invalid} is not valid.")
     qualification = load_qualification(str(body.get("qualificationToken") or ""), str(site.id))
     refused = _refusal(qualification, details, body.get("contact"))
     if refused is not None:
@@ -88,7 +86,7 @@ def create():
         counted = limits.CallRequestLimits(site, qualification.get("nonce"))
         call = service.request_call(site, qualification=qualification, location=visitor_location(),
                                     ip=client_ip(), contact=qualification["contact"], limits=counted,
-                                    **details)
+                                    contact_row=contact_row, **details)
     except service.CallError as e:
         refusals.record_now(site, REFUSED_BY_SERVICE.get(e.code, e.code), client_ip(), details["fingerprint"])
         response, status = error(e.status, e.code, e.message)
@@ -100,6 +98,22 @@ def create():
 
 REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress",
                       "rate_limited": "rate_limited_site"}
+
+
+def _site_and_contact(public_key: str, fingerprint: str | None) -> tuple[Site | None, Contact | None]:
+    """The site with its settings, and the visitor's contact (None: new or no valid fingerprint),
+    in one query: everything before the ring counts (the settings are a backref, there once the
+    mappers are configured)."""
+    orm.configure_mappers()
+    found = db.session.execute(
+        sa.select(Site, Contact).options(orm.joinedload(Site.widget_settings))
+        .outerjoin(Contact, sa.and_(Contact.organization_id == Site.organization_id,
+                                    Contact.fingerprint == (fingerprint or "")))
+        .where(Site.public_key == public_key)).first()
+    if found is None:
+        return None, None
+    site, contact = found
+    return site, (contact if fingerprint else None)
 
 
 def _refusal(qualification, details: dict, sent_contact) -> tuple[int, str, str] | None:
