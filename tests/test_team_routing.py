@@ -301,16 +301,9 @@ def test_a_call_routes_from_the_process_copy_until_the_routing_changes(app, admi
     assert copy.choose_team({"country": "DE"})[0].id == sales.id
     assert copy.choose_team({"country": "FR"}) == (None, None)
 
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as seen:
         assert current() is copy
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    assert statements == []
+    assert seen == []
 
     anna.name = "Zora"  # after Bernd now
     db.session.commit()
