@@ -108,6 +108,7 @@ def from_env() -> dict:
         # CIDRs webhook URLs may reach although they are not public, e.g. 10.0.0.0/8 on a private network
         "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
         "WEBHOOK_ENDPOINT_CONCURRENCY": int(os.environ.get("WEBHOOK_ENDPOINT_CONCURRENCY", "8")),
+        "WEBHOOK_SLOT_WAIT_SECONDS": float(os.environ.get("WEBHOOK_SLOT_WAIT_SECONDS", "2")),
         "WEBHOOK_LOG_RETENTION_DAYS": int(os.environ.get("WEBHOOK_LOG_RETENTION_DAYS", "30")),
         "WEBHOOK_DISABLE_AFTER_DAYS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5")),
         # a cached "is anyone available" answer is dropped by every change and ends at its next boundary

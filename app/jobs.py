@@ -73,12 +73,28 @@ class ThreadPoolWorker(SimpleWorker):
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rq-job")
         self._running = 0
         self._idle = threading.Condition()
+        self._handing_over = False
 
     def execute_job(self, job, queue):
-        self._slots.acquire()  # a full pool holds the next job here instead of taking more
-        with self._idle:
-            self._running += 1
-        self._pool.submit(self._run, job, queue)
+        self._handing_over = True
+        try:
+            self._slots.acquire()  # a full pool holds the next job here instead of taking more
+            with self._idle:
+                self._running += 1
+            self._pool.submit(self._run, job, queue)
+        finally:
+            self._handing_over = False
+
+    def _shutdown(self):
+        """A warm stop (SIGTERM). RQ's waits for "the current job" by letting the main loop run on
+        until its dequeue returns, which is minutes when no job comes; and a job thread marks the
+        worker busy whenever it starts. Here the main thread runs no job: it leaves the loop now
+        and teardown waits for the threads' jobs. Only a job being handed over is let finish its
+        hand-over (a stop raised inside it would leave the pool's count unbalanced)."""
+        if self._handing_over:
+            self._stop_requested = True  # the loop checks it before its next dequeue
+            return
+        raise StopRequested()
 
     def _run(self, job, queue):
         try:

@@ -378,7 +378,8 @@ def test_a_slow_endpoint_gets_only_its_share_of_workers(make_app, admin, receive
 
 
 def test_a_burst_waits_for_a_busy_endpoints_slot_rather_than_being_put_back(make_app, admin, receiver):
-    app = make_app(**LOOPBACK_HOOKS, WEBHOOK_ENDPOINT_CONCURRENCY=1)
+    # the wait is long enough for any machine's batch (2 s put the second back on a loaded CI box)
+    app = make_app(**LOOPBACK_HOOKS, WEBHOOK_ENDPOINT_CONCURRENCY=1, WEBHOOK_SLOT_WAIT_SECONDS=120)
     receiver.script("/hook", Reply(200, delay=0.05))  # a batch of 10 holds the one slot 0.5 s at least
     make_endpoint(admin.organization_id, receiver.url + "/hook")
     events_in_one_commit(admin.organization_id, 20)

@@ -263,9 +263,10 @@ def claim(delivery_ids) -> list[uuid.UUID]:
         .execution_options(synchronize_session=False)))
 
 
-# seconds to wait for a busy endpoint's slot, by trigger: a person waits on a test, while a batch
-# would otherwise be put back for seconds (busy slots turn over within a batch of fast requests)
-SLOT_WAIT = {"test": 0.25, "auto": 2.0, "manual": 2.0}
+def _slot_wait(trigger: str) -> float:
+    """Seconds to wait for a busy endpoint's slot: a person waits on a test, while a batch would
+    otherwise be put back for seconds (busy slots turn over within a batch of fast requests)."""
+    return 0.25 if trigger == "test" else current_app.config["WEBHOOK_SLOT_WAIT_SECONDS"]
 
 
 def attempt(delivery_ids, trigger: str = "auto") -> list[Outcome]:
@@ -280,7 +281,7 @@ def attempt(delivery_ids, trigger: str = "auto") -> list[Outcome]:
     commit_keeping_loaded()  # the claim (the deliveries are ours); no connection is held during the requests
     results = []
     for endpoint, group in _by_endpoint(deliveries):
-        results += _send_all(endpoint, group, started, SLOT_WAIT[trigger])
+        results += _send_all(endpoint, group, started, _slot_wait(trigger))
     return _record(results, trigger) + unwanted
 
 
