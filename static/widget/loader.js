@@ -268,10 +268,21 @@
     return out;
   }
 
+  // Which of the loader's two names a script's URL has, and the server's base URL before it.
+  // String operations, not regular expressions: each of those is compiled on its first use, on the
+  // page's main thread, and the badge needs none.
+  function loaderUrl(src) {
+    var path = String(src || "").split("#")[0].split("?")[0];
+    var slash = path.lastIndexOf("/"), name = path.slice(slash + 1);
+    return name === "widget.js" || name === "embed.js" ? { name: name, base: path.slice(0, slash) } : null;
+  }
+
+  var RIGHT_TO_LEFT = ["ar", "he", "fa", "ur"];
+
   function Instance(script, mode, config) {
     this.src = script ? script.src : location.href;
     // the dashboard's preview runs on the server's own pages: its base is the page's origin
-    this.base = script ? this.src.replace(/\/(widget|embed)\.js(\?.*)?$/, "") : location.origin;
+    this.base = script ? loaderUrl(this.src).base : location.origin;
     this.key = script ? script.getAttribute("data-ic-public-key") : "preview";
     this.nonce = script ? (script.nonce || script.getAttribute("nonce")) : null;
     this.mode = mode;
@@ -300,7 +311,7 @@
     for (var k in vars) host.style.setProperty("--ic-" + k, vars[k]);
     // the widget speaks its own language, whatever the page's lang and dir (the flow may switch it)
     host.setAttribute("lang", this.lang);
-    host.setAttribute("dir", /^(ar|he|fa|ur)$/.test(this.lang) ? "rtl" : "ltr");
+    host.setAttribute("dir", RIGHT_TO_LEFT.indexOf(this.lang) >= 0 ? "rtl" : "ltr");
     var root = this.root = host.attachShadow({ mode: "open" });
     addStyles(root, BADGE_CSS, this.nonce);
     if (this.mode !== "embed") {
@@ -561,10 +572,10 @@
   }
 
   function start(script) {
-    var embed = /\/embed\.js(\?|#|$)/.test(script.src);
+    var url = loaderUrl(script.src), embed = url.name === "embed.js";
     var container = embed ? script.getAttribute("data-ic-container") || "ic-embed" : null;
     var slot = { name: embed ? "embed:" + container : "floating", script: script, mode: embed ? "embed" : "floating",
-      key: script.getAttribute("data-ic-public-key"), base: script.src.replace(/\/(widget|embed)\.js(\?.*)?$/, ""),
+      key: script.getAttribute("data-ic-public-key"), base: url.base,
       container: container };
     if (slots[slot.name]) return;  // already on this page (or on its way): one is enough
     slots[slot.name] = slot;
@@ -645,7 +656,7 @@
     var scripts = D.querySelectorAll("script[data-ic-public-key]");
     for (var i = 0; i < scripts.length; i++) {
       var s = scripts[i];
-      if (s.getAttribute("data-ic-started") || !/\/(widget|embed)\.js(\?|#|$)/.test(s.src)) continue;
+      if (s.getAttribute("data-ic-started") || !loaderUrl(s.src)) continue;
       s.setAttribute("data-ic-started", "1");
       start(s);
     }
