@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 
+from app.extensions import db
+
 
 def init_database(app: Flask) -> None:
     """Before db.init_app: the SQLite file's folder exists (a fresh clone has no instance/)."""
@@ -32,3 +34,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded: for a caller that goes on using rows
+    it just wrote (or owns), where reading them again would only cost round trips."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -165,6 +165,21 @@ def auth(client):
     return Auth(client)
 
 
+@contextlib.contextmanager
+def statements():
+    """Every SQL statement any engine runs inside the block (a list, filled as they run)."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+
+
 def make_member(org_id, email, role="rep", name="Teammate") -> User:
     from app.auth.passwords import hash_password
 

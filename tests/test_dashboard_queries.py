@@ -3,7 +3,6 @@ search goes through its index (folded text: any case, with or without accents)."
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -13,23 +12,9 @@ from app.extensions import db
 from app.models import Call, Contact, Recording
 from app.models.base import utcnow
 from app.sites.service import create_site
-from tests.conftest import make_member
+from tests.conftest import make_member, statements
 
 MAX_STATEMENTS = 12
-
-
-@contextmanager
-def statements():
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
 
 
 def add_calls(admin, count: int, start: int = 0) -> None:

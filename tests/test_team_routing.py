@@ -21,7 +21,7 @@ from app.realtime import bus
 from app.routing import teams
 from tests.browser.conftest import start_server
 from tests.calls_support import call_body, make_site
-from tests.conftest import make_member
+from tests.conftest import make_member, statements
 from tests.test_realtime import logged_in, next_message, rep_socket, stop, wait_online
 
 
@@ -260,16 +260,9 @@ def test_who_can_be_rung_is_one_redis_read_kept_up_to_date(app, admin, reps):
     site = make_site(org, "shop.example.com")
     assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
 
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as seen:
         assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    assert statements == []  # served from Redis while nothing changed
+    assert seen == []  # served from Redis while nothing changed
 
     set_available(bernd, False)  # the toggle's commit moves the generation
     assert set(availability.ringable_rep_ids(org)) == {anna.id, carla.id}
@@ -293,16 +286,9 @@ def test_an_accept_and_an_end_change_who_can_be_rung_in_place(app, admin, reps):
     assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
 
     def ringable_without_queries():
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements() as seen:
             ids = set(availability.ringable_rep_ids(org))
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", count)
-        assert statements == []
+        assert seen == []
         return ids
 
     first = service.request_call(site, fingerprint="fp-1", qualification={"answers": []})

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
 from app.webhooks import jobs, service
-from tests.conftest import LOOPBACK_HOOKS, free_port, run_jobs
+from tests.conftest import LOOPBACK_HOOKS, free_port, run_jobs, statements
 from tests.webhook_receiver import Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,16 +427,8 @@ def test_registered_consumers_get_every_event_once(app, admin, receiver, monkeyp
 def test_a_batch_of_events_reads_the_organizations_integrations_and_rules_once(app, admin):
     def statements_to_dispatch(count: int) -> int:
         events_in_one_commit(admin.organization_id, count)
-        seen = []
-
-        def count_statement(*_):
-            seen.append(1)
-
-        sa.event.listen(db.engine, "before_cursor_execute", count_statement)
-        try:
+        with statements() as seen:
             assert jobs.dispatch_pending() == count  # every consumer's turn: integrations, automations
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", count_statement)
         return len(seen)
 
     assert statements_to_dispatch(20) == statements_to_dispatch(5)

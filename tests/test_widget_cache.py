@@ -4,11 +4,9 @@ warmed by a background pass, and a bounded per-process memory."""
 
 import time
 import types
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app.auth.service import sign_up
 from app.availability import service as availability
@@ -20,26 +18,11 @@ from app.sites.service import create_site
 from app.widget.local_cache import LocalCache
 from app.widget.service import local_cache, serving_cache, warm
 from tests.calls_support import go_online, make_site
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements
 from tests.faults.processes import wait_until
 from tests.redis_process import RedisProcess
 
 ORIGIN = "https://example.com"
-
-
-@contextmanager
-def statements():
-    """Every SQL statement any engine runs inside the block."""
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
 
 
 def page(site) -> str:

@@ -235,20 +235,22 @@ def _tag(action, event, rule) -> str:
     return f"Tagged “{tag}”"
 
 
+def _named(model, row_id, event, gone: str):
+    """The rule's rep or team, only within the event's organization; `gone` if it was removed."""
+    row = db.session.scalar(sa.select(model).where(
+        model.id == _uuid(row_id), model.organization_id == event.organization_id))
+    if row is None:
+        raise Failed(gone)
+    return row
+
+
 def _assignee(action, event) -> User:
-    user = db.session.scalar(sa.select(User).where(
-        User.id == _uuid(action.get("user_id")), User.organization_id == event.organization_id))
-    if user is None:
-        raise Failed("The rep to assign to is no longer in the organization.")
-    return user
+    return _named(User, action.get("user_id"), event,
+                  "The rep to assign to is no longer in the organization.")
 
 
 def _team(action, event) -> Team:
-    team = db.session.scalar(sa.select(Team).where(
-        Team.id == _uuid(action.get("team_id")), Team.organization_id == event.organization_id))
-    if team is None:
-        raise Failed("The team is no longer in the organization.")
-    return team
+    return _named(Team, action.get("team_id"), event, "The team is no longer in the organization.")
 
 
 def _assign_to_team(action, event) -> str:

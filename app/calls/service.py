@@ -12,6 +12,7 @@ from app.analytics import counters as analytics_counters
 from app.availability import service as availability
 from app.calls import jobs
 from app.calls.payload import event_data, routed_data
+from app.database import commit_keeping_loaded
 from app.events import iso, record_event
 from app.extensions import db
 from app.jobs import queue
@@ -195,12 +196,7 @@ def _record_requested(call: Call, rule) -> None:
     _record(call, "call.requested")
     if call.team_id is not None:  # call.routed says so, in call.requested's transaction
         _record_routing(call, "call.routed", rule)
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    commit_keeping_loaded()
 
 
 def _take_back_ring(call: Call, rep_ids) -> None:

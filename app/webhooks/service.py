@@ -13,6 +13,7 @@ from flask import current_app
 
 from app import outbound
 from app.crypto import decrypt, encrypt
+from app.database import commit_keeping_loaded
 from app.events import event_types, iso
 from app.extensions import db
 from app.models import Event, Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -199,17 +200,6 @@ def _request(url: str, secrets_: list[str], event: Event) -> tuple[str, bytes, d
     return url, body, signed_headers(secrets_, str(event.id), event.type, int(time.time()), body)
 
 
-def _commit_keeping_loaded() -> None:
-    """Commit, keeping the loaded rows as they are: the delivery is ours (claimed), so reading it
-    again after the request would only cost round trips."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
-
 # --- fan-out: one delivery row per (event, matching endpoint), in one transaction -----------------
 
 def fan_out(event_id) -> list[tuple] | None:
@@ -235,7 +225,7 @@ def claim_undispatched(limit: int) -> tuple[list[Event], list[tuple]]:
         sa.update(Event).where(Event.id.in_(due.scalar_subquery()), Event.dispatched_at.is_(None))
         .values(dispatched_at=utcnow()).returning(Event)).all()
     owed = owe_deliveries(events) if events else []
-    _commit_keeping_loaded()  # an event does not change: its consumers read it from the session
+    commit_keeping_loaded()  # an event does not change: its consumers read it from the session
     return events, owed
 
 
@@ -287,7 +277,7 @@ def attempt(delivery_ids, trigger: str = "auto") -> list[Outcome]:
     """
     started = time.monotonic()
     deliveries, unwanted = _claimed(delivery_ids, trigger)
-    _commit_keeping_loaded()  # the claim; and no connection is held during the requests
+    commit_keeping_loaded()  # the claim (the deliveries are ours); no connection is held during the requests
     results = []
     for endpoint, group in _by_endpoint(deliveries):
         results += _send_all(endpoint, group, started, SLOT_WAIT[trigger])

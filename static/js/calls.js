@@ -26,12 +26,16 @@
     };
     ws.onmessage = function (event) {
       var message = JSON.parse(event.data);
-      if (message.type === "hello") presenceChanged();  // the server counts us online now
+      if (message.type === "hello") {  // the server counts us online now
+        box.setAttribute("data-presence", "online");
+        presenceChanged();
+      }
       else if (message.type === "ring") ring(message.call);
       else if (message.type === "call-update") update(message);
     };
     ws.onclose = function (event) {
       clearInterval(pinger);
+      box.removeAttribute("data-presence");
       if (event.code === 4401) { box.setAttribute("data-state", "logged-out"); return; }
       box.setAttribute("data-state", "reconnecting");
       presenceChanged();

@@ -110,6 +110,35 @@ def test_a_refresh_in_flight_does_not_outlive_the_switch(tokyo_page, live_server
     expect(page.locator("#availability-home")).to_contain_text("Can take a call now")
 
 
+def test_a_change_heard_right_after_a_refresh_lands_is_not_lost(tokyo_page, live_server, rep):
+    """A refresh's answer replaces the panel; the new panel must listen at once. (htmx wires up
+    swapped-in content only after its settle delay: a switch flip heard in those 20 ms was lost,
+    and the panel kept saying "switch off" until its 30 s poll. CI hit it on a slow machine.)"""
+    page = tokyo_page
+    log_in(page, rep.email)
+    expect(page.locator("#availability-home")).to_contain_text("The Available switch is off")
+    held, armed = [], []
+    page.route("**/availability/home",
+               lambda route: held.append(route) if armed and not held else route.continue_())
+    # the socket's hello refreshes the panel too: after it, only our refresh is held
+    expect(page.locator("#call-alerts")).to_have_attribute("data-presence", "online")
+    armed.append(True)
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('presence-changed'))")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the panel did not refresh on presence-changed"
+    stale = held[0].fetch()  # the switch is still off: this answer says so
+
+    service.set_available(db.session.get(User, rep.id), True)
+    # the change is heard in the task right after the stale answer's swap (a socket message can be)
+    page.evaluate("""document.body.addEventListener("htmx:afterSwap", function () {
+        setTimeout(function () { document.body.dispatchEvent(new CustomEvent("availability-changed")); });
+    }, { once: true })""")
+    held[0].fulfill(response=stale)
+    expect(page.locator("#availability-home")).to_contain_text("Can take a call now")
+
+
 def test_editing_weekly_hours(tokyo_page, live_server, rep):
     page = tokyo_page
     log_in(page, rep.email)

@@ -15,9 +15,8 @@ from app.api.v1.common import (
     enum_arg,
     json_body,
     list_response,
+    listed,
     org_object_or_404,
-    paged,
-    since_filter,
     uuid_arg,
 )
 from app.callbacks import service
@@ -53,11 +52,7 @@ def _json(callback: Callback) -> dict:
 @require_api_key("callbacks:read")
 def callbacks_list():
     """Callbacks, newest request first; with updated_since, oldest change first (sync jobs)."""
-    query, syncing = since_filter(_filtered(), Callback.updated_at)
-    if syncing:
-        rows, cursor = paged(query, Callback.updated_at, Callback.id, "updated_at", descending=False)
-    else:
-        rows, cursor = paged(query, Callback.created_at, Callback.id, "created_at", descending=True)
+    rows, cursor = listed(_filtered(), Callback, Callback.created_at, descending=True)
     now = utcnow()
     return list_response(rows, cursor, lambda c: callback_json(c, now))
 

@@ -11,9 +11,8 @@ from app.api.v1.common import (
     PREFIX,
     enum_arg,
     list_response,
+    listed,
     org_object_or_404,
-    paged,
-    since_filter,
     uuid_arg,
 )
 from app.calls.payload import call_data, contact_data, routing_part
@@ -77,11 +76,7 @@ def parse_time_arg(name: str):
 @require_api_key("calls:read")
 def calls_list():
     """Calls, newest first; with updated_since, oldest change first (for sync jobs)."""
-    query, syncing = since_filter(_filtered(), Call.updated_at)
-    if syncing:
-        rows, cursor = paged(query, Call.updated_at, Call.id, "updated_at", descending=False)
-    else:
-        rows, cursor = paged(query, Call.requested_at, Call.id, "requested_at", descending=True)
+    rows, cursor = listed(_filtered(), Call, Call.requested_at, descending=True)
     recordings = _recordings_of(rows)
     return list_response(rows, cursor, lambda c: call_json(c, recordings.get(c.id)))
 

@@ -60,10 +60,14 @@ def paged(query, sort_column, id_column, column_name: str, descending: bool):
     return pagination.page(db.session, query, column_name, limit)
 
 
-def since_filter(query, column):
-    """`updated_since`: rows changed at or after that time, oldest change first (sync jobs)."""
+def listed(query, model, order_column, descending: bool) -> tuple[list, str | None]:
+    """One page of a list endpoint's rows and the next cursor: in `order_column` order, or with
+    `updated_since` the rows changed at or after that time, oldest change first (sync jobs)."""
     since = pagination.parse_time(request.args, "updated_since")
-    return query.where(column >= since) if since else query, since is not None
+    if since is not None:
+        query = query.where(model.updated_at >= since)
+        return paged(query, model.updated_at, model.id, "updated_at", descending=False)
+    return paged(query, order_column, model.id, order_column.key, descending)
 
 
 def text_field(data: dict, name: str, max_length: int, required: bool = False) -> str | None:

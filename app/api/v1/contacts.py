@@ -10,9 +10,8 @@ from app.api.v1.common import (
     PREFIX,
     json_body,
     list_response,
+    listed,
     org_object_or_404,
-    paged,
-    since_filter,
     text_field,
 )
 from app.contacts import service
@@ -42,11 +41,7 @@ def _searched(query):
 @require_api_key("contacts:read")
 def contacts_list():
     """Contacts, newest first; `q` searches free text, `email` / `phone` exactly; updated_since for sync."""
-    query, syncing = since_filter(_searched(org_select(Contact)), Contact.updated_at)
-    if syncing:
-        rows, cursor = paged(query, Contact.updated_at, Contact.id, "updated_at", descending=False)
-    else:
-        rows, cursor = paged(query, Contact.created_at, Contact.id, "created_at", descending=True)
+    rows, cursor = listed(_searched(org_select(Contact)), Contact, Contact.created_at, descending=True)
     return list_response(rows, cursor, service.contact_json)
 
 

@@ -5,7 +5,7 @@ from flask import jsonify
 from app.api import bp
 from app.api.auth import require_api_key
 from app.api.errors import ApiError
-from app.api.v1.common import PREFIX, json_body, list_response, org_object_or_404, paged, since_filter
+from app.api.v1.common import PREFIX, json_body, list_response, listed, org_object_or_404
 from app.extensions import db
 from app.models import Site
 from app.models.widget import CALL_TYPES, CONTACT_MODES, RECORDING_POLICIES, settings_for
@@ -22,9 +22,7 @@ BOOLS = ("openOnLoad", "hideWhenUnavailable", "paused")
 @require_api_key("sites:read")
 def sites_list():
     """Sites, oldest first; updated_since for sync jobs."""
-    query, syncing = since_filter(org_select(Site), Site.updated_at)
-    column, name = (Site.updated_at, "updated_at") if syncing else (Site.created_at, "created_at")
-    rows, cursor = paged(query, column, Site.id, name, descending=False)
+    rows, cursor = listed(org_select(Site), Site, Site.created_at, descending=False)
     return list_response(rows, cursor, service.site_json)
 
 
