@@ -193,7 +193,39 @@ def test_the_site_limit_is_a_counted_refusal(make_app, admin):
                       fingerprint="b")
         assert first.status_code == 201 and second.status_code == 429
         assert second.get_json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(second.headers["Retry-After"]) <= 3600  # the hour's window
         assert db.session.scalar(sa.select(CallRefusal.reason)) == "rate_limited_site"
+
+        # the refused request left no waiting call behind: with room again, the visitor calls
+        app.config["CALL_RATE_LIMIT_PER_SITE"] = "5 per hour"
+        again = call(client, site, qualify(client, site, fingerprint="b").get_json()["qualificationToken"],
+                     fingerprint="b")
+        assert again.status_code == 201, again.get_json()
+
+
+def test_a_qualification_rings_a_few_times_then_is_used_up(make_app, admin):
+    """CALLS_PER_QUALIFICATION calls per token (a missed call, a camera denied); past them the
+    visitor answers again. A used-up token holds no waiting call and costs the site nothing."""
+    app = make_app(CALLS_PER_QUALIFICATION="2", CALL_RATE_LIMIT_PER_SITE="3 per hour")
+    with app.app_context():
+        site = make_site(admin.organization_id, "shop.example.com")
+        client = app.test_client()
+        token = qualify(client, site, fingerprint="a").get_json()["qualificationToken"]
+        for _ in range(2):
+            body = call(client, site, token, fingerprint="a").get_json()
+            assert body["call"]["status"] in ("requested", "missed"), body
+            client.post(f"/widget/calls/{body['call']['id']}/cancel", json={"token": body["token"]})
+
+        used_up = call(client, site, token, fingerprint="a")
+        assert used_up.status_code == 429 and used_up.get_json()["error"]["code"] == "token_used_up"
+        assert db.session.scalar(sa.select(CallRefusal.reason)) == "token_used_up"
+        # the site counted two calls, not the refused third: a third visitor still gets through
+        other = call(client, site, qualify(client, site, fingerprint="c").get_json()["qualificationToken"],
+                     fingerprint="c")
+        assert other.status_code == 201, other.get_json()
+        fresh = call(client, site, qualify(client, site, fingerprint="a").get_json()["qualificationToken"],
+                     fingerprint="a")
+        assert fresh.status_code == 429 and fresh.get_json()["error"]["code"] == "rate_limited"
 
 
 # ---- 2. on a call ---------------------------------------------------------------------------

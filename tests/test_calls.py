@@ -123,6 +123,24 @@ def test_request_records_call_requested_and_rings_only_eligible_reps(client, sit
     assert events_of(call.id) == ["call.requested"]
 
 
+def test_a_returning_visitor_rings_with_what_they_told_before(client, site, reps, listen):
+    """The visitor's contact is read with the site (one query): a second call that brings no
+    details rings with the stored ones, on the same contact."""
+    ana, _ = reps
+    messages = listen(f"user:{ana.id}")
+    first = request(client, site, fingerprint="fp-back").get_json()
+    client.post(f"/widget/calls/{first['call']['id']}/cancel", json={"token": first["token"]})
+    messages()
+
+    again = request(client, site, fingerprint="fp-back", contact={}).get_json()
+
+    [ring] = [m for _, m in messages() if m["type"] == "ring"]
+    assert ring["call"]["id"] == again["call"]["id"] and ring["call"]["contact"]["name"] == "Vera Visitor"
+    calls = [db.session.get(Call, service.as_uuid(body["call"]["id"])) for body in (first, again)]
+    assert calls[0].contact_id == calls[1].contact_id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
+
+
 def test_the_ring_goes_out_before_the_call_is_written(client, site, reps, listen):
     """The ring needs only reads: a rep's alert is on its way before the first INSERT (the call's
     rows, events and outbox follow the publish), so the ring never waits for a write."""
@@ -457,6 +475,7 @@ def test_the_rejoin_grace_is_configured_per_side(make_app):
 
 @pytest.mark.parametrize("change, status, code", [
     ({"publicKey": "pk_nope"}, 404, "site_not_found"),
+    ({"publicKey": "pk_nope", "fingerprint": ""}, 404, "site_not_found"),  # the site is looked at first
     ({"qualificationToken": "forged"}, 400, "invalid_qualification"),
     ({"fingerprint": ""}, 400, "invalid_input"),
     ({"fingerprint": "x" * 500}, 400, "invalid_input"),

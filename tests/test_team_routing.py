@@ -248,6 +248,71 @@ def test_the_api_says_which_team(server, sockets, admin, reps, api_key):
     assert shown["routing"]["team"]["name"] == "Enterprise" and shown["routing"]["strategy"] == "ring_all"
 
 
+def test_a_routing_change_is_followed_by_the_next_call_in_another_process(server, sockets, admin, reps):
+    """The server keeps a copy of the routing in its process; a change committed here (another
+    process) is what its very next call follows: a team's members, a rule added and moved up, the
+    rules deleted."""
+    anna, bernd, carla, *_ = reps
+    site = make_site(admin.organization_id, "shop.example.com")
+    sales = team(admin, "Sales", [anna])
+    rule(admin, sales, {"source": "country", "op": "any_of", "value": ["DE"]})
+    opened = sockets(anna, bernd, carla)
+    first = call_from(server, site, "DE", "fp-1")
+    assert received(opened, "1") == {anna.id: [first], bernd.id: [], carla.id: []}
+
+    teams.save_team(admin.organization_id, sales, name="Sales", strategy="ring_all", overflow_seconds=None,
+                    overflow_team_id="everyone", member_ids=[bernd.id])
+    db.session.commit()
+    second = call_from(server, site, "DE", "fp-2")
+    assert received(opened, "2") == {anna.id: [], bernd.id: [second], carla.id: []}
+
+    rule(admin, team(admin, "Support", [carla]), {"source": "country", "op": "any_of", "value": ["DE"]})
+    third = call_from(server, site, "DE", "fp-3")  # Sales's rule comes first
+    assert received(opened, "3") == {anna.id: [], bernd.id: [third], carla.id: []}
+    teams.move_routing_rule(teams.org_rules(admin.organization_id)[1], "up")
+    db.session.commit()
+    fourth = call_from(server, site, "DE", "fp-4")
+    assert received(opened, "4") == {anna.id: [], bernd.id: [], carla.id: [fourth]}
+
+    for routing_rule in teams.org_rules(admin.organization_id):
+        db.session.delete(routing_rule)
+    db.session.commit()
+    fifth = call_from(server, site, "DE", "fp-5")
+    assert received(opened, "5") == {anna.id: [fifth], bernd.id: [fifth], carla.id: [fifth]}
+
+
+def test_a_call_routes_from_the_process_copy_until_the_routing_changes(app, admin, reps):
+    """No query for the rules, teams or members while the version read with the call's lock is
+    the copy's; a renamed member reorders the round robin, a deleted team leaves it."""
+    from app.redis_store import get_redis
+    from app.routing import snapshot
+
+    anna, bernd, *_ = reps
+    org = admin.organization_id
+
+    def current():
+        pipe = get_redis().pipeline()
+        snapshot.queue_version(pipe, org)
+        return snapshot.routing_for(org, pipe.execute()[0])
+    sales = team(admin, "Sales", [anna, bernd], strategy="round_robin")
+    rule(admin, sales, {"source": "country", "op": "any_of", "value": ["DE"]})
+    copy = current()
+    assert copy.teams[sales.id].member_ids == (anna.id, bernd.id)
+    assert copy.choose_team({"country": "DE"})[0].id == sales.id
+    assert copy.choose_team({"country": "FR"}) == (None, None)
+
+    with statements() as seen:
+        assert current() is copy
+    assert seen == []
+
+    anna.name = "Zora"  # after Bernd now
+    db.session.commit()
+    assert current().teams[sales.id].member_ids == (bernd.id, anna.id)
+    teams.delete_team(db.session.get(type(sales), sales.id))
+    db.session.commit()
+    assert current().teams == {} and current().rules == ()
+
+
 def test_who_can_be_rung_is_one_redis_read_kept_up_to_date(app, admin, reps):
     from app.availability import service as availability
     from app.availability.service import set_available

@@ -22,17 +22,23 @@ from app.models.widget import settings_for
 from app.realtime import bus, presence
 from app.recordings.service import schedule_finish, start_recording
 from app.redis_store import get_redis, unless_redis_down
+from app.routing import snapshot
 from app.routing import teams as routing
 
 KEY_TTL_SECONDS = 6 * 3600
 
 
 class CallError(Exception):
-    """A refused call action, with the JSON error code and HTTP status to answer with."""
+    """A refused call action, with the JSON error code and HTTP status to answer with (and, over a
+    limit, the seconds until it allows one again)."""
 
-    def __init__(self, code: str, message: str, status: int = 409):
+    def __init__(self, code: str, message: str, status: int = 409, retry_after: int | None = None):
         super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        self.code, self.message, self.status, self.retry_after = code, message, status, retry_after
+
+
+OVER_A_LIMIT = {"token_used_up": "This qualification was used for several calls: answer again.",
+                "rate_limited": "Too many call requests. Try again later."}
 
 
 def eligible_reps(organization_id) -> list[User]:
@@ -66,11 +72,16 @@ def media_type_for(call_type: str, wanted: str | None) -> str:
     return "audio" if wanted == "audio" else "video"
 
 
-def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None) -> Contact:
-    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events)."""
+LOOK_UP = object()  # upsert_contact's `found` when the caller has not read the contact
+
+
+def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None,
+                   found=LOOK_UP) -> Contact:
+    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events).
+    `found`: the visitor's row (None: they have none) when the caller read it already."""
     from app.contacts import service as contacts  # contacts' pages import this module
 
-    contact = db.session.scalar(sa.select(Contact).where(
+    contact = found if found is not LOOK_UP else db.session.scalar(sa.select(Contact).where(
         Contact.organization_id == organization_id, Contact.fingerprint == fingerprint))
     created = contact is None
     if created:
@@ -93,55 +104,84 @@ def upsert_contact(organization_id, fingerprint: str, details: dict, location: d
 def request_call(site: Site, *, fingerprint: str, qualification: dict, media_type: str | None = None,
                  contact: dict | None = None, attributes: dict | None = None, page_url: str | None = None,
                  location: dict | None = None, ip: str | None = None,
-                 recording_consent: bool = False) -> Call:
+                 recording_consent: bool = False, limits=None, contact_row=LOOK_UP) -> Call:
     """Queue the visitor's call: ring every eligible rep, record call.requested, start the timeout.
 
     The site's recording policy is stored with the call, and the visitor's consent with it when
-    the policy asks for one (a consent given under another policy means nothing).
+    the policy asks for one (a consent given under another policy means nothing). `limits`: the
+    request's CallRequestLimits (app/routing/limits.py), counted in the same round trip;
+    `contact_row`: the visitor's Contact (or None) when the caller read it with the site.
     """
     settings = settings_for(site)
-    if settings.paused:
-        raise CallError("calls_paused", "This team is not taking calls right now.", 409)
     timeout = settings.ring_timeout_seconds
-    ringable = _lock_and_read_ringable(site, fingerprint, timeout)
+    ringable, routing_version = _lock_and_read(site, settings, fingerprint, limits)
     from app.webhooks import dispatch  # its package imports the API, which imports this module
 
     session = db.session()
     dispatch.hold(session)  # the events' jobs go out after the ring
     try:
-        call, available, targets = _ring_and_record(site, settings, ringable, fingerprint, qualification,
-                                                    media_type, contact, attributes, page_url, location, ip,
-                                                    recording_consent)
+        call, available, targets = _ring_and_record(site, settings, ringable, routing_version, fingerprint,
+                                                    qualification, media_type, contact, contact_row,
+                                                    attributes, page_url, location, ip, recording_consent)
         _after_ring(call, timeout, available, targets)
     finally:
         dispatch.release(session)
     return call
 
 
-def _lock_and_read_ringable(site: Site, fingerprint: str, timeout_seconds: int) -> list:
-    """One visitor, one waiting call (a lock until the ring times out), and the read of who can be
-    rung now (availability.ringable_from decodes it): one round trip."""
+def _lock_and_read(site: Site, settings, fingerprint: str, limits) -> tuple[list, bytes | None]:
+    """Everything the ring needs of Redis in one round trip (a MULTI): the request's limits counted,
+    one visitor one waiting call (a lock until the ring times out), the routing's version and who
+    can be rung now (availability.ringable_from decodes it). Then the refusals, in the order they
+    were once checked one by one: the limits, a paused site, a call already waiting; whatever a
+    refused request took is given back."""
     pipe = get_redis().pipeline()
-    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=timeout_seconds + 120)
+    counted = limits.queue(pipe) if limits is not None else 0
+    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=settings.ring_timeout_seconds + 120)
+    snapshot.queue_version(pipe, site.organization_id)
     availability.read_ringable(pipe, site.organization_id)
     stored = pipe.execute()
-    if not stored[0]:
+    locked, version = stored[counted], stored[counted + 1]
+    over = limits.refusal(stored[:counted]) if limits is not None else None
+    if over is not None or settings.paused:
+        _give_back(site, fingerprint, locked, over[2] if over else [])
+    if over is not None:
+        raise CallError(over[0], OVER_A_LIMIT[over[0]], 429, retry_after=over[1])
+    if settings.paused:
+        raise CallError("calls_paused", "This team is not taking calls right now.", 409)
+    if not locked:
         raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
-    return stored
+    return stored, version
 
 
-def _ring_and_record(site, settings, ringable, fingerprint, qualification, media_type, contact, attributes,
-                     page_url, location, ip, recording_consent) -> tuple[Call, list, list]:
-    """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing),
-    so the call's rows, its events' outbox and the commit come after the publish. A write that
-    fails takes the ring back and leaves the visitor free to ask again."""
+def _give_back(site: Site, fingerprint: str, locked: bool, uncount: list[str]) -> None:
+    """A refused request's lock, and the counts of limits it did not reach."""
+    with unless_redis_down("giving back a refused call request's lock"):
+        pipe = get_redis().pipeline(transaction=False)
+        if locked:
+            pipe.delete(_open_key(site.id, fingerprint))
+        for key in uncount:
+            pipe.decr(key)
+        pipe.execute()
+
+
+def _ring_and_record(site, settings, ringable, routing_version, fingerprint, qualification, media_type,
+                     contact, contact_row, attributes, page_url, location, ip,
+                     recording_consent) -> tuple[Call, list, list]:
+    """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing:
+    this process's copy while `routing_version` is its version), so the call's rows, its events'
+    outbox and the commit come after the publish. A write that fails takes the ring back and
+    leaves the visitor free to ask again."""
     targets = []
     try:
         with db.session.no_autoflush:  # nothing is written before the ring
             available = availability.ringable_from(site.organization_id, ringable)
-            call, rule = _prepare_call(site, settings, fingerprint, qualification, media_type, contact,
-                                       attributes, page_url, location, ip, recording_consent)
-            targets = available if call.team_id is None else routing.first_targets(call.team, available)
+            routing_copy = snapshot.routing_for(site.organization_id, routing_version)
+            call, team, rule = _prepare_call(site, settings, routing_copy, fingerprint, qualification,
+                                             media_type, contact, contact_row, attributes, page_url,
+                                             location, ip, recording_consent)
+            targets = available if team is None else routing.first_targets(team, available,
+                                                                           order=team.member_ids)
         if targets:
             _ring_reps(call, targets)
         _record_requested(call, rule)
@@ -155,38 +195,40 @@ def _ring_and_record(site, settings, ringable, fingerprint, qualification, media
     return call, available, targets
 
 
-def _route(call: Call, team_id, location: dict | None, timeout_seconds: int):
+def _route(call: Call, routing_copy: snapshot.Routing, team_id, location: dict | None, timeout_seconds: int):
     """Pick the call's team (the qualification rule's, else the first routing rule that matches)
-    and when it overflows; the routing rule that chose it (or None)."""
+    and when it overflows, from the process's copy of the routing: (the team, the routing rule that
+    chose it), either None. The Team row itself loads after the ring, for the events."""
     facts = routing.visitor_facts(call.site_id, call.answers, (location or {}).get("countryCode"),
                                   call.page_url, call.attributes)
-    team, rule = routing.choose_team(call.organization_id, facts, team_id)
+    team, rule = routing_copy.choose_team(facts, team_id)
     if team is None:
-        return None
-    call.team_id, call.team = team.id, team
+        return None, None
+    call.team_id = team.id
     call.overflow_at = routing.overflow_due(team, call.requested_at, timeout_seconds)
     call.overflow_team_id = team.overflow_team_id if call.overflow_at else None
-    return rule
+    return team, rule
 
 
-def _prepare_call(site, settings, fingerprint, qualification, media_type, contact, attributes, page_url,
-                  location, ip, recording_consent) -> tuple[Call, object]:
+def _prepare_call(site, settings, routing_copy, fingerprint, qualification, media_type, contact, contact_row,
+                  attributes, page_url, location, ip, recording_consent) -> tuple[Call, object, object]:
     """The call (its id chosen here: the ring names it before the INSERT), its contact and team,
-    in the session but not written; and the routing rule that chose the team."""
+    in the session but not written; the team's facts and the routing rule that chose it."""
     now = utcnow()
     call = Call(
         id=uuid.uuid4(), organization_id=site.organization_id, site_id=site.id, site=site,
         status="requested", media_type=media_type_for(settings.call_type, media_type),
         visitor_fingerprint=fingerprint, visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
         answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
-        contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location),
+        contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location, contact_row),
         requested_at=now, ring_deadline_at=now + timedelta(seconds=settings.ring_timeout_seconds),
         recording_policy=settings.recording_policy,
         recording_consent=settings.recording_policy == "consent" and bool(recording_consent),
     )
-    rule = _route(call, qualification.get("teamId"), location, settings.ring_timeout_seconds)
+    team, rule = _route(call, routing_copy, qualification.get("teamId"), location,
+                        settings.ring_timeout_seconds)
     db.session.add(call)
-    return call, rule
+    return call, team, rule
 
 
 def _record_requested(call: Call, rule) -> None:

@@ -11,7 +11,7 @@ from app.calls.tokens import load_call_token, sign_call_token
 from app.events import iso
 from app.extensions import db
 from app.geo import client_ip, visitor_location
-from app.models import Call, Site
+from app.models import Call, Contact, Site
 from app.models.widget import settings_for
 from app.routing import limits, refusals
 from app.routing import service as routing
@@ -65,53 +65,65 @@ def create():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "invalid_input", "Send a JSON object.")
-    # with its settings in the same query: everything before the ring's commit counts (the
-    # settings are a backref, there once the mappers are configured)
-    orm.configure_mappers()
-    site = db.session.scalar(sa.select(Site).options(orm.joinedload(Site.widget_settings))
-                             .where(Site.public_key == str(body.get("publicKey", ""))))
+    try:
+        details, invalid = _visitor_details(body), None
+    except ValueError as e:
+        details, invalid = None, e.args[0]
+    site, contact_row = _site_and_contact(str(body.get("publicKey", "")), details and details["fingerprint"])
     if site is None:
         return error(404, "site_not_found", "No site has this public key.")
-    try:
-        details = _visitor_details(body)
-    except ValueError as e:
-        return error(400, "invalid_input", f"{e.args[0]} is not valid.")
+    if invalid is not None:
+        return error(400, "invalid_input", f"{invalid} is not valid.")
     qualification = load_qualification(str(body.get("qualificationToken") or ""), str(site.id))
-    refused = _refusal(site, qualification, details, body.get("contact"))
+    refused = _refusal(qualification, details, body.get("contact"))
     if refused is not None:
-        return refused
+        status, code, message = refused
+        refusals.record_now(site, code, client_ip(), details["fingerprint"])
+        return error(status, code, message)
     try:
+        # the qualification's uses and the site's requests are counted in the request's one round
+        # trip to Redis before the ring, with its lock and who can be rung
+        counted = limits.CallRequestLimits(site, qualification.get("nonce"))
         call = service.request_call(site, qualification=qualification, location=visitor_location(),
-                                    ip=client_ip(), contact=qualification["contact"], **details)
+                                    ip=client_ip(), contact=qualification["contact"], limits=counted,
+                                    contact_row=contact_row, **details)
     except service.CallError as e:
         refusals.record_now(site, REFUSED_BY_SERVICE.get(e.code, e.code), client_ip(), details["fingerprint"])
-        return error(e.status, e.code, e.message)
+        response, status = error(e.status, e.code, e.message)
+        if e.retry_after is not None:
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response, status
     return jsonify(_call_response(call, site)), 201
 
 
-REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress"}
+REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress",
+                      "rate_limited": "rate_limited_site"}
 
 
-def _refusal(site, qualification, details: dict, sent_contact):
-    """The error response (the refusal counted) when this request may not ring anyone; else None."""
-    ip, fingerprint = client_ip(), details["fingerprint"]
-    refused = routing.call_refusal(qualification, fingerprint)
+def _site_and_contact(public_key: str, fingerprint: str | None) -> tuple[Site | None, Contact | None]:
+    """The site with its settings, and the visitor's contact (None: new or no valid fingerprint),
+    in one query: everything before the ring counts (the settings are a backref, there once the
+    mappers are configured)."""
+    orm.configure_mappers()
+    found = db.session.execute(
+        sa.select(Site, Contact).options(orm.joinedload(Site.widget_settings))
+        .outerjoin(Contact, sa.and_(Contact.organization_id == Site.organization_id,
+                                    Contact.fingerprint == (fingerprint or "")))
+        .where(Site.public_key == public_key)).first()
+    if found is None:
+        return None, None
+    site, contact = found
+    return site, (contact if fingerprint else None)
+
+
+def _refusal(qualification, details: dict, sent_contact) -> tuple[int, str, str] | None:
+    """(status, code, message) when the token or the contact sent may not ring anyone; else None.
+    The limits are the service's (counted with the ring's reads)."""
+    refused = routing.call_refusal(qualification, details["fingerprint"])
     if refused is None and not routing.same_contact(sent_contact, qualification["contact"]):
         refused = (400, "contact_not_validated",
                    "Send the contact details to /widget/qualify; the call takes the ones it checked.")
-    if refused is None and not limits.take_token_use(qualification.get("nonce")):
-        refused = (429, "token_used_up", "This qualification was used for several calls: answer again.")
-    retry_after = limits.take_site(site) if refused is None else None
-    if retry_after is not None:
-        refused = (429, "rate_limited", "Too many call requests. Try again later.")
-    if refused is None:
-        return None
-    status, code, message = refused
-    refusals.record_now(site, {"rate_limited": "rate_limited_site"}.get(code, code), ip, fingerprint)
-    response, status = error(status, code, message)
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
-    return response, status
+    return refused
 
 
 def _visitor_details(body: dict) -> dict:

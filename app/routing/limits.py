@@ -2,7 +2,9 @@
 
 Counted in Redis by `limits` (fixed windows, exact across processes): per address (every
 visitor behind an office NAT shares it, so it is the looser one) and per visitor fingerprint;
-per site at the call request itself. Redis down: the limits fail open with a log line.
+per site at the call request itself. Redis down: the limits fail open with a log line, except
+the call request's own (CallRequestLimits), which ride on the request's MULTI: without Redis
+nobody can be rung anyway, and the request is answered 503.
 """
 
 import functools
@@ -71,28 +73,41 @@ def take(site, ip, fingerprint) -> str | None:
     return None
 
 
-def take_site(site) -> int | None:
-    """Count one call request of the site; the seconds to wait when over its limit."""
-    item = _parsed(current_app.config["CALL_RATE_LIMIT_PER_SITE"])
-    ids = ("calls-site", str(site.id))
-    try:
-        if _limiter().hit(item, *ids):
-            return None
-        return _retry_after(item, ids)
-    except RedisError:
-        current_app.logger.warning("call limits unreachable: allowing", exc_info=True)
+class CallRequestLimits:
+    """A call request's limits, the qualification's uses and the site's requests, counted in the
+    MULTI the request sends anyway (its lock, who can be rung): no round trip of their own. The same
+    fixed windows and keys as `limits`' own hits (SET NX with the window's expiry, then INCR, as its
+    script does)."""
+
+    def __init__(self, site, nonce: str | None):
+        self.counters = []  # (refusal code, key, limit)
+        if nonce:
+            self._add("token_used_up", _parsed(f"{current_app.config['CALLS_PER_QUALIFICATION']} per hour"),
+                      ("calls-token", nonce))
+        self._add("rate_limited", _parsed(current_app.config["CALL_RATE_LIMIT_PER_SITE"]),
+                  ("calls-site", str(site.id)))
+
+    def _add(self, code: str, item: RateLimitItem, ids: tuple) -> None:
+        key = _limiter().storage.prefixed_key(item.key_for(*ids))
+        self.counters.append((code, key, item))
+
+    def queue(self, pipe) -> int:
+        """Queue the counts on `pipe`; how many replies they take (read them with `refusal`)."""
+        for _, key, item in self.counters:
+            pipe.set(key, 0, ex=item.get_expiry(), nx=True)
+            pipe.incr(key)
+            pipe.ttl(key)
+        return 3 * len(self.counters)
+
+    def refusal(self, replies: list) -> tuple[str, int, list[str]] | None:
+        """(code, seconds until allowed, keys counted that the refusal must uncount) for the first
+        limit these replies are over, in order (a used-up qualification does not count against the
+        site, as when each was hit in turn); None when the request is within every limit."""
+        for i, (code, _key, item) in enumerate(self.counters):
+            count, ttl = replies[3 * i + 1], replies[3 * i + 2]
+            if count > item.amount:
+                return code, max(1, ttl), [key for _, key, _ in self.counters[i + 1:]]
         return None
-
-
-def take_token_use(nonce: str | None) -> bool:
-    """A qualification is one call permit, with a few retries (a missed call, a camera denied)."""
-    if not nonce:
-        return True
-    item = _parsed(f"{current_app.config['CALLS_PER_QUALIFICATION']} per hour")
-    try:
-        return _limiter().hit(item, "calls-token", nonce)
-    except RedisError:
-        return True
 
 
 def take_callback(ip: str | None) -> bool:

@@ -75,26 +75,30 @@ def overflow_due(team: Team | None, now: datetime, ring_timeout_seconds: int) ->
     return now + timedelta(seconds=team.overflow_seconds)
 
 
-def first_targets(team: Team, available_ids, skip=frozenset(), dry_run: bool = False) -> list:
+def first_targets(team: Team, available_ids, skip=frozenset(), dry_run: bool = False, order=None) -> list:
     """Who of the team rings now: every available member (ring all), or the next one in turn
-    (round robin), or the one idle longest (longest idle). `skip`: already rung or declined."""
+    (round robin), or the one idle longest (longest idle). `skip`: already rung or declined.
+    `order`: the team's members as member_ids lists them, when the caller has them (a call
+    request, from its process's copy of the routing); else read here."""
+    order = member_ids(team.id) if order is None else list(order)
     available = set(available_ids)
-    members = [m for m in member_ids(team.id) if m in available and str(m) not in skip]
+    members = [m for m in order if m in available and str(m) not in skip]
     if not members or team.strategy not in ONE_AT_A_TIME:
         return members
     if team.strategy == "longest_idle":
         return [longest_idle(members)]
-    return [next_in_turn(team.id, members, dry_run)]
+    return [next_in_turn(team.id, members, dry_run, order)]
 
 
 def _turn_key(team_id) -> str:
     return f"team:{team_id}:last-rung"
 
 
-def next_in_turn(team_id, candidates: list, dry_run: bool = False):
-    """Round robin: the first candidate after the one rung last, in the team's order. The pointer
-    is Redis's (losing it starts the turn again from the top: fair enough, never wrong)."""
-    order = member_ids(team_id)
+def next_in_turn(team_id, candidates: list, dry_run: bool = False, order=None):
+    """Round robin: the first candidate after the one rung last, in the team's order (`order`, else
+    read here). The pointer is Redis's (losing it starts the turn again from the top: fair
+    enough, never wrong)."""
+    order = member_ids(team_id) if order is None else order
     last = get_redis().get(_turn_key(team_id))
     start = next((i + 1 for i, m in enumerate(order) if last and str(m) == last.decode()), 0)
     rotated = order[start:] + order[:start]
