@@ -5,8 +5,8 @@ gunicorn line: -c deploy/gunicorn.conf.py, the worker class, threads and worker 
 scripts/run.sh), with ONE process (-w 1) so the memory is one process's.
 
 1. `--sockets` rep dashboards (default: the process's WEBSOCKET_LIMIT) open in bursts of 50,
-   each offering permessage-deflate as a browser does (`client_max_window_bits`); every one
-   waits for its "hello". The worker's resident memory before and after: KiB per socket.
+   each offering permessage-deflate as a browser does (`client_max_window_bits`; `--plain`: not
+   offered); every one waits for its "hello". The worker's resident memory before and after: KiB per socket.
 2. `--extra` more sockets past the limit: how many are closed with 1013 ("try again later"),
    and /widget/ping's latency while the process is full (against the same ping before any
    socket was open).
@@ -17,7 +17,7 @@ scripts/run.sh), with ONE process (-w 1) so the memory is one process's.
 The client is one asyncio loop (aiohttp), so it costs the server nothing per socket but the
 socket. Uses BENCH_DATABASE_URL / BENCH_REDIS_URL when set (it empties them!), else a SQLite file
 and an embedded Redis in a temporary folder. Every process it starts is stopped on exit, failure
-or Ctrl-C. Run: `python bench/sockets.py [--sockets N] [--extra M]`.
+or Ctrl-C. Run: `python bench/sockets.py [--sockets N] [--extra M] [--plain]`.
 """
 
 import argparse
@@ -78,12 +78,12 @@ def worker_rss_kib(master_pid: int) -> float:
 class Holder:
     """Idle sockets held open by one asyncio loop, each read in the background (so pings are answered)."""
 
-    def __init__(self, session: aiohttp.ClientSession):
-        self.session, self.sockets, self.readers = session, [], []
+    def __init__(self, session: aiohttp.ClientSession, compress: int = BROWSER_DEFLATE):
+        self.session, self.compress, self.sockets, self.readers = session, compress, [], []
 
     async def open(self, url: str, headers: dict) -> int | None:
         """Open one socket; None once it said hello, else the close code it got instead."""
-        ws = await self.session.ws_connect(url, headers=headers, compress=BROWSER_DEFLATE,
+        ws = await self.session.ws_connect(url, headers=headers, compress=self.compress,
                                            autoping=True, heartbeat=None, max_msg_size=0)
         try:
             message = await asyncio.wait_for(ws.receive(), 60)
@@ -140,13 +140,13 @@ async def settle_kib(pid: int) -> float:
     return last
 
 
-async def measure_app(fixture: Fixture, proc, url: str, count: int, extra: int) -> dict:
+async def measure_app(fixture: Fixture, proc, url: str, count: int, extra: int, compress: int) -> dict:
     ws = url.replace("http://", "ws://") + "/realtime/rep"
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         idle_ping = await ping_ms(session, url)
         before = await settle_kib(proc.pid)
-        holder = Holder(session)
+        holder = Holder(session, compress)
         started = time.perf_counter()
         codes = await holder.open_in_bursts(
             [(ws, {"Cookie": fixture.cookies[i], "Origin": url}) for i in range(count)])
@@ -194,6 +194,7 @@ def main():
     limit = os.environ.get("WEBSOCKET_LIMIT") or threads - min(100, threads // 2)  # deploy/gunicorn.conf.py's
     parser.add_argument("--sockets", type=int, default=int(limit), help="default: the process's limit")
     parser.add_argument("--extra", type=int, default=50)
+    parser.add_argument("--plain", action="store_true", help="the client does not offer permessage-deflate")
     options = parser.parse_args()
     os.environ["WEB_CONCURRENCY"] = "1"  # one process: its memory and its limit
     env = settings()
@@ -201,7 +202,8 @@ def main():
         log(f"{options.sockets} idle rep sockets (+{options.extra} past the limit) on one process")
         fixture = Fixture(env, options.sockets + options.extra, routed=False)
         app_proc, url = start_app(env)
-        app = asyncio.run(measure_app(fixture, app_proc, url, options.sockets, options.extra))
+        app = asyncio.run(measure_app(fixture, app_proc, url, options.sockets, options.extra,
+                                      0 if options.plain else BROWSER_DEFLATE))
         stop(app_proc)
         anchor = {}
         for compress in (True, False):  # a fresh process each, so neither inherits the other's heap
@@ -217,7 +219,8 @@ def report(options, app: dict, anchor: dict) -> None:
     med = statistics.median
     print(f"one process as make run (-w 1, WEB_THREADS {os.environ.get('WEB_THREADS', '5100')}, "
           f"WEBSOCKET_LIMIT {os.environ.get('WEBSOCKET_LIMIT', 'threads - 100')}); {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}; client offers permessage-deflate")
+          f"load {os.getloadavg()[0]:.1f}; client {'does not offer' if options.plain else 'offers'} "
+          "permessage-deflate")
     print(f"idle rep sockets held: {app['held']} of {options.sockets} "
           f"(refused before the limit: {app['refused_early']} {sorted(app['codes_early'])}), "
           f"opened in {app['opening_s']:.1f} s; worker threads {app['threads']}")

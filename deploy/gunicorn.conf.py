@@ -25,8 +25,9 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    # each websocket holds one of the worker's --threads: unless set, the process refuses sockets
-    # (1013) while some threads are still free, so plain HTTP is never starved by idle dashboards
+    # a call socket holds one of the worker's --threads (a dashboard's none): unless set, the
+    # process refuses sockets (1013) while some threads are still free, so plain HTTP is never
+    # starved, whichever kind the sockets are
     threads = worker.cfg.threads
     os.environ.setdefault("WEBSOCKET_LIMIT", str(threads - min(100, threads // 2)))
 
@@ -35,6 +36,12 @@ def post_worker_init(worker):
     from app.ops.shutdown import install_sigterm
 
     install_sigterm(worker)
+
+
+def worker_exit(server, worker):
+    from app.ops.shutdown import finish
+
+    finish()
 
 
 def child_exit(server, worker):

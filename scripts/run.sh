@@ -47,11 +47,12 @@ PIDS+=($!)
 
 # several workers write their Prometheus metrics here; one scrape of /metrics sums them
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-instance/metrics}
-# gthread: each websocket holds one thread of the pool, so flask-sock works without monkey-patching
-# (psycopg, redis-py and SQLAlchemy stay plain blocking code). An idle rep socket costs one sleeping
-# thread (one more per process reads them all) and ~105 KiB (bench/sockets.py), so a process holds
-# 5,000 dashboards: --threads bounds open sockets plus requests in flight (threads start as needed),
-# WEBSOCKET_LIMIT defaults to it less 100; --worker-connections must exceed it (gunicorn counts both).
+# gthread: flask-sock works without monkey-patching (psycopg, redis-py and SQLAlchemy stay plain
+# blocking code). A rep's dashboard socket is handed to the process's websocket loop once open
+# (app/realtime/reader.py): no thread, ~23 KiB (bench/sockets.py); a call socket holds a thread.
+# --threads bounds requests plus call sockets (threads start as needed); WEBSOCKET_LIMIT defaults
+# to it less 100, so a process holds 5,000 sockets; --worker-connections bounds the connections
+# gunicorn itself holds (requests, keep-alive, call sockets).
 "$BIN/gunicorn" -c deploy/gunicorn.conf.py -k gthread --threads "$THREADS" --worker-connections "${WEB_CONNECTIONS:-6000}" \
   -w "${WEB_CONCURRENCY:-2}" \
   -b "$HOST:$PORT" --access-logfile - wsgi:app &

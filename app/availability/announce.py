@@ -23,13 +23,17 @@ def note_change(user_id, organization_id) -> None:
     """The toggle or presence of a rep changed: owe a check (an earlier owed one stands)."""
     delay = current_app.config["AVAILABILITY_EVENT_DEBOUNCE_SECONDS"]
     due = utcnow() + timedelta(seconds=delay)
-    row = db.session.get(RepAvailabilityNotice, user_id)
-    if row is None:
+    # one statement, not a read then a write: a reload's two notes (the old socket's close, the new
+    # one's open, on two threads) each read "nothing owed" and both owed a check
+    owed = db.session.execute(
+        sa.update(RepAvailabilityNotice)
+        .where(RepAvailabilityNotice.user_id == user_id, RepAvailabilityNotice.due_at.is_(None))
+        .values(due_at=due).execution_options(synchronize_session=False)).rowcount
+    if not owed:
+        if db.session.scalar(sa.select(RepAvailabilityNotice.user_id).where(
+                RepAvailabilityNotice.user_id == user_id)) is not None:
+            return  # a check is already owed: the burst is one change
         db.session.add(RepAvailabilityNotice(user_id=user_id, organization_id=organization_id, due_at=due))
-    elif row.due_at is None:
-        row.due_at = due
-    else:
-        return  # a check is already owed: the burst is one change
     try:
         db.session.commit()
     except IntegrityError:

@@ -24,6 +24,19 @@ def drain() -> int:
     return closed
 
 
+def finish(timeout: float = 10) -> None:
+    """From gunicorn's worker_exit: a handed-off socket (a dashboard's) holds no request, so the
+    worker may end before the drain has closed it; close what is left and give each its `closed`
+    (presence, metrics) before the process goes."""
+    from app.realtime.reader import open_sessions, wait_for_sessions
+
+    if open_sessions():
+        drain()
+    left = wait_for_sessions(timeout)
+    if left:
+        log.warning("stopping with %d sockets still open", left)
+
+
 def install_sigterm(worker) -> None:
     """From gunicorn's post_worker_init: drain on SIGTERM, then let gunicorn's own handler run."""
     import signal

@@ -55,10 +55,14 @@ class Hub:
         self.ready = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def subscribe(self, channel: str, connection) -> None:
-        self._ensure_listening()
+    def subscribe(self, channel: str, connection) -> bool:
+        """Hand `channel`'s messages to `connection` from now on; False if this process is not
+        hearing Redis (every message published meanwhile is lost): a socket must not say it is
+        ready then."""
+        listening = self._ensure_listening()
         with self.lock:
             self.subscribers.setdefault(channel, set()).add(connection)
+        return listening
 
     def unsubscribe(self, channel: str, connection) -> None:
         with self.lock:
@@ -68,13 +72,13 @@ class Hub:
                 if not connections:
                     del self.subscribers[channel]
 
-    def _ensure_listening(self) -> None:
+    def _ensure_listening(self) -> bool:
         with self.lock:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._listen_forever, name="realtime-hub", daemon=True)
                 self.thread.start()
         # the first socket must not announce itself before this process can hear the answer
-        self.ready.wait(10)
+        return self.ready.wait(10)
 
     def _listen_forever(self) -> None:
         delay = 0.1
@@ -88,9 +92,12 @@ class Hub:
                 delay = min(delay * 2, 5)
 
     def _listen(self) -> None:
-        pubsub = redis.Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub = redis.Redis.from_url(self.redis_url).pubsub()
         pubsub.psubscribe(PREFIX + "*")
-        pubsub.get_message(timeout=5)  # the psubscribe confirmation
+        # ready once Redis confirms: a message published after that reaches this process
+        confirmation = pubsub.get_message(timeout=5)
+        if confirmation is None or confirmation["type"] != "psubscribe":
+            raise redis.ConnectionError(f"no psubscribe confirmation from Redis: {confirmation!r}")
         self.ready.set()
         for message in pubsub.listen():
             if message["type"] == "pmessage":

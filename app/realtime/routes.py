@@ -103,7 +103,7 @@ def _same_origin() -> bool:
     return urlparse(origin).netloc in allowed
 
 
-def _serve(ws, conn: Connection, on_heartbeat, on_message=None) -> None:
+def _serve(ws, conn: Connection, on_heartbeat, on_message) -> None:
     """Read the client's messages until it goes away; refresh presence on the way."""
     last = time.monotonic()
     while True:
@@ -111,18 +111,24 @@ def _serve(ws, conn: Connection, on_heartbeat, on_message=None) -> None:
         if time.monotonic() - last >= presence.HEARTBEAT_SECONDS / 2:
             on_heartbeat()
             last = time.monotonic()
-        if raw is None:
-            continue
-        try:
-            message = json.loads(raw) if len(raw) <= MAX_MESSAGE else None
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
+        message = _parse(raw)
+        if message is None:
             continue
         if message.get("type") == "ping":
             conn.send_json({"type": "pong"})
-        elif on_message is not None:
+        else:
             on_message(message)
+
+
+def _parse(raw) -> dict | None:
+    """A client's message, or None for nothing, too much or not a JSON object."""
+    if raw is None or len(raw) > MAX_MESSAGE:
+        return None
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 class SocketSlots:
@@ -161,7 +167,8 @@ _creating = threading.Lock()
 
 
 def bounded(handler):
-    """A socket handler that runs only while this process has a slot for it (else 1013)."""
+    """A socket handler that runs only while this process has a slot for it (else 1013). A handler
+    that hands its socket off (reader.HANDED_OFF) gives the slot back from its session instead."""
 
     @functools.wraps(handler)
     def within_limit(ws):
@@ -170,11 +177,14 @@ def bounded(handler):
             reader.forget(ws)
             ws.close(1013, "This server is full: try again in a moment.")
             return None
+        outcome = None
         try:
-            return handler(ws)
+            outcome = handler(ws)
+            return outcome
         finally:
-            reader.forget(ws)
-            slots.give_back()
+            if outcome is not reader.HANDED_OFF:
+                reader.forget(ws)
+                slots.give_back()
 
     return within_limit
 
@@ -182,31 +192,73 @@ def bounded(handler):
 @sock.route("/realtime/rep", bp=bp)
 @bounded
 def rep_socket(ws):
-    """A dashboard tab: the rep's presence, and where the ring and its updates arrive."""
+    """A dashboard tab: the rep's presence, and where the ring and its updates arrive. Once the
+    caller is known the socket is handed off (RepSession): an idle dashboard holds no thread."""
     if not current_user.is_authenticated:
         ws.close(4401, "Log in again.")
-        return
+        return None
     if not _same_origin():
         ws.close(4403, "Wrong origin.")
-        return
-    user_id, org_id, socket_id = current_user.id, current_user.organization_id, uuid.uuid4().hex
-    db.session.remove()  # an idle socket holds no database connection: release it before any wait
-    conn, channel = RepConnection(ws), f"user:{user_id}"
-    # listen before becoming eligible, so no ring is published into the void
-    bus.hub().subscribe(channel, conn)
-    metrics.REP_SOCKETS.inc()
-    _presence_changed(org_id, presence.touch(user_id, org_id, socket_id), user_id)
-    try:
-        conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
-        for ring in service.pending_rings(user_id):
-            conn.send_json(ring)
-        db.session.remove()
-        _serve(ws, conn,
-               lambda: _presence_changed(org_id, presence.touch(user_id, org_id, socket_id), user_id))
-    finally:
-        metrics.REP_SOCKETS.dec()
-        bus.hub().unsubscribe(channel, conn)
-        _presence_changed(org_id, presence.leave(user_id, org_id, socket_id), user_id)
+        return None
+    session = RepSession(current_user.id, current_user.organization_id, _slots().give_back)
+    db.session.remove()  # an idle socket holds no database connection
+    return reader.hand_off(ws, session)
+
+
+class RepSession:
+    """A dashboard's socket after its view returned: the shared loop calls these (app/realtime/reader.py)."""
+
+    tick_seconds = presence.HEARTBEAT_SECONDS
+
+    def __init__(self, user_id, org_id, release):
+        self.user_id, self.org_id, self.release = user_id, org_id, release
+        self.socket_id, self.conn = uuid.uuid4().hex, None
+
+    def opened(self, ws) -> None:
+        conn = RepConnection(ws)
+        try:
+            # listen before becoming eligible, so no ring is published into the void; the hello
+            # says "listening": a ring published after it arrives, one before is in pending_rings
+            listening = bus.hub().subscribe(self._channel, conn)
+            metrics.REP_SOCKETS.inc()
+            self.conn = conn
+            if not listening:
+                raise RuntimeError("this process is not hearing Redis: no hello, the dashboard reconnects")
+            self.tick()
+            conn.send_json({"type": "hello", "heartbeatSeconds": presence.HEARTBEAT_SECONDS})
+            for ring in service.pending_rings(self.user_id):
+                conn.send_json(ring)
+        except Exception:
+            conn.close(1011, "Something went wrong: reconnecting.")  # closed() undoes the rest
+            raise
+        finally:
+            db.session.remove()
+
+    def message(self, raw) -> None:
+        message = _parse(raw)
+        if message is not None and message.get("type") == "ping" and self.conn is not None:
+            self.conn.send_json({"type": "pong"})
+
+    def tick(self) -> None:
+        """The heartbeat: this rep is still online."""
+        if self.conn is None:
+            return  # opening failed: the socket is closing
+        online = presence.touch(self.user_id, self.org_id, self.socket_id)
+        _presence_changed(self.org_id, online, self.user_id)
+
+    def closed(self) -> None:
+        try:
+            if self.conn is not None:
+                metrics.REP_SOCKETS.dec()
+                bus.hub().unsubscribe(self._channel, self.conn)
+                _presence_changed(self.org_id, presence.leave(self.user_id, self.org_id, self.socket_id),
+                                  self.user_id)
+        finally:
+            self.release()
+
+    @property
+    def _channel(self) -> str:
+        return f"user:{self.user_id}"
 
 
 def _presence_changed(org_id, changed: bool, user_id=None) -> None:
