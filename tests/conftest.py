@@ -5,6 +5,7 @@ import contextlib
 import os
 import re
 import socket
+import tempfile
 
 import pytest
 import sqlalchemy as sa
@@ -163,6 +164,17 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+def log_file():
+    """Where a server a test starts writes its stderr. Not a pipe: nobody reads it while the test
+    runs, and a full pipe (64 KiB of warnings) blocks the server's next log line, mid-request."""
+    return tempfile.TemporaryFile()
+
+
+def log_text(log) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")
 
 
 @contextlib.contextmanager

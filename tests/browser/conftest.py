@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from tests.conftest import PASSWORD, free_port
+from tests.conftest import PASSWORD, free_port, log_file, log_text
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,13 +43,15 @@ def start_server(settings, port=None, extra_env=None, threads=1100, options=()):
     env = {**os.environ, "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
            "BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
+    log = log_file()
     proc = subprocess.Popen(
         # the worker setup of scripts/run.sh (each websocket holds a thread)
         [sys.executable, "-m", "gunicorn", *options, "-k", "gthread", "--threads", str(threads),
          "--worker-connections", "2000", "-w", "1", "--graceful-timeout", "5",
          "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
+    proc.log = log
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -57,10 +59,10 @@ def start_server(settings, port=None, extra_env=None, threads=1100, options=()):
             return proc, url
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
+                raise RuntimeError(log_text(log)) from None
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start")
+    raise RuntimeError("server did not start:\n" + log_text(log)[-4000:])
 
 
 @pytest.fixture
@@ -71,6 +73,8 @@ def live_server(app, settings, request):
     yield url
     proc.terminate()
     proc.wait(10)
+    # pytest shows this only when the test failed: what the server said meanwhile
+    print("--- the server's log (last 4,000 characters) ---\n" + log_text(proc.log)[-4000:])
 
 
 @pytest.fixture

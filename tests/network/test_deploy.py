@@ -29,7 +29,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, call_through_the_wid
 from tests.browser.test_calls import wait_for_media
 from tests.browser.test_widget import add_question
 from tests.calls_support import CONTACT, call_body, make_site
-from tests.conftest import PASSWORD, free_port
+from tests.conftest import PASSWORD, free_port, log_file
 from tests.network.nodes import ROOT, start_node, stop_node
 from tests.test_realtime import next_message
 
@@ -178,7 +178,7 @@ def test_two_nodes_behind_nginx_with_tls(nginx, admin, rep, settings, tls_browse
         "PATH": os.environ["PATH"], "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": settings["REDIS_URL"], "SECRET_KEY": settings["SECRET_KEY"],
         "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=log_file())
     api_caller = {**CONTACT, "name": "Abe Api"}
     created = client.post(url(nginx, "/widget/calls"), json=call_body(site, contact=api_caller),
                           headers={"X-Forwarded-For": "203.0.113.9"})
