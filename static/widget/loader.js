@@ -28,9 +28,10 @@
   var flowLoading = null;
   var pendingOpen = null;  // Converc.open() called before the badge existed: {visitor: bool}
 
-  // Only what the badge needs is parsed when the page loads; the panel's rules come with the panel
-  // (on the first open, or at once for an inline embed)
-  var BADGE_CSS =
+  // Only what the page shows is parsed when it loads: the host's rules, then the badge's (floating)
+  // or the panel's (an inline embed, which has no badge); a floating panel's rules come with the
+  // panel, on the first open
+  var HOST_CSS =
     ":host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;" +
     "transform:none!important;filter:none!important;clip-path:none!important;pointer-events:auto!important}" +
     ":host([data-off]){display:none!important}" +
@@ -40,36 +41,42 @@
     ":host([data-mode=floating][data-open]){z-index:2147483647!important}" +
     ":host([data-mode=embed]){position:relative!important;width:100%!important}" +
     ":host([data-mode=preview]){position:relative!important;width:100%!important;min-height:100%!important}" +
-    ".w{font-family:var(--ic-font);font-size:15px;line-height:1.45;color:var(--ic-text);-webkit-font-smoothing:antialiased}" +
-    ".w *{box-sizing:border-box}" +
+    ".w{font-family:var(--ic-font);font-size:15px;line-height:1.45;color:var(--ic-text);-webkit-font-smoothing:antialiased}";
+
+  var BADGE_CSS =
     ".badge{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;gap:8px;cursor:pointer;" +
     "background:var(--ic-primary);color:var(--ic-button-text);padding:12px 18px;border-radius:999px;font:600 15px/1.2 var(--ic-font);" +
     "box-shadow:0 6px 20px rgba(0,0,0,.18);max-width:min(320px,calc(100vw - 40px))}" +
     ".badge:hover{filter:brightness(1.06)}.badge:focus-visible{outline:3px solid var(--ic-primary);outline-offset:2px}" +
     ".badge .l{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
     ".dot{width:9px;height:9px;border-radius:50%;background:#22c55e;box-shadow:0 0 0 3px rgba(255,255,255,.35);flex:none}" +
-    ".off .dot{background:#9ca3af}" +
-    "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}";
+    ".off .dot{background:#9ca3af}";
 
+  // the rules for every element of the panel (`*`): the badge needs neither
   var PANEL_CSS =
+    ".w *{box-sizing:border-box}" +
+    "@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}" +
     "button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid var(--ic-primary);outline-offset:2px}" +
     ".panel{background:var(--ic-bg);color:var(--ic-text);border-radius:var(--ic-radius);overflow:auto;" +
     "box-shadow:0 12px 40px rgba(0,0,0,.22);display:flex;flex-direction:column}" +
     ".panel[hidden]{display:none}.panel:focus{outline:none}" +
-    "[data-mode=floating] .panel,[data-mode=preview] .panel{position:absolute;bottom:62px;right:0;width:min(360px,calc(100vw - 40px));max-height:min(600px,calc(100vh - 110px))}" +
-    "[data-position=bottom-left] .panel{right:auto;left:0}" +
-    "[data-mode=preview] .panel{position:static;margin-bottom:12px;max-height:none}" +
     "[data-mode=embed] .panel{position:static;width:100%;box-shadow:none;border:1px solid rgba(0,0,0,.12)}" +
     "[data-mode=embed].s1 .panel{border:0;background:transparent}" +
     ".head{display:flex;align-items:center;gap:8px;padding:14px 16px;background:var(--ic-primary);color:var(--ic-button-text)}" +
     ".head h2{all:unset;flex:1;font:600 16px/1.3 var(--ic-font)}" +
-    ".x{all:unset;cursor:pointer;width:28px;height:28px;border-radius:50%;text-align:center;font:20px/28px var(--ic-font)}" +
-    ".x:hover{background:rgba(255,255,255,.18)}" +
     ".body{padding:16px}.body p{margin:0 0 12px}" +
     ".btn{all:unset;box-sizing:border-box;display:inline-block;cursor:pointer;text-align:center;background:var(--ic-button);" +
     "color:var(--ic-button-text);padding:10px 16px;border-radius:calc(var(--ic-radius) * .6);font:600 15px/1.2 var(--ic-font)}" +
     ".btn[disabled]{opacity:.6;cursor:default}" +
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
+
+  // a panel that opens above its badge (floating, and the dashboard's preview), with its close button
+  var FLOATING_PANEL_CSS =
+    "[data-mode=floating] .panel,[data-mode=preview] .panel{position:absolute;bottom:62px;right:0;width:min(360px,calc(100vw - 40px));max-height:min(600px,calc(100vh - 110px))}" +
+    "[data-position=bottom-left] .panel{right:auto;left:0}" +
+    "[data-mode=preview] .panel{position:static;margin-bottom:12px;max-height:none}" +
+    ".x{all:unset;cursor:pointer;width:28px;height:28px;border-radius:50%;text-align:center;font:20px/28px var(--ic-font)}" +
+    ".x:hover{background:rgba(255,255,255,.18)}" +
     "@media (max-width:480px){[data-mode=floating] .panel{position:fixed;inset:0;width:auto;max-height:none;border-radius:0}}";
 
   function h(tag, props, kids) {
@@ -267,10 +274,21 @@
     return out;
   }
 
+  // Which of the loader's two names a script's URL has, and the server's base URL before it.
+  // String operations, not regular expressions: each of those is compiled on its first use, on the
+  // page's main thread, and the badge needs none.
+  function loaderUrl(src) {
+    var path = String(src || "").split("#")[0].split("?")[0];
+    var slash = path.lastIndexOf("/"), name = path.slice(slash + 1);
+    return name === "widget.js" || name === "embed.js" ? { name: name, base: path.slice(0, slash) } : null;
+  }
+
+  var RIGHT_TO_LEFT = ["ar", "he", "fa", "ur"];
+
   function Instance(script, mode, config) {
     this.src = script ? script.src : location.href;
     // the dashboard's preview runs on the server's own pages: its base is the page's origin
-    this.base = script ? this.src.replace(/\/(widget|embed)\.js(\?.*)?$/, "") : location.origin;
+    this.base = script ? loaderUrl(this.src).base : location.origin;
     this.key = script ? script.getAttribute("data-ic-public-key") : "preview";
     this.nonce = script ? (script.nonce || script.getAttribute("nonce")) : null;
     this.mode = mode;
@@ -299,9 +317,9 @@
     for (var k in vars) host.style.setProperty("--ic-" + k, vars[k]);
     // the widget speaks its own language, whatever the page's lang and dir (the flow may switch it)
     host.setAttribute("lang", this.lang);
-    host.setAttribute("dir", /^(ar|he|fa|ur)$/.test(this.lang) ? "rtl" : "ltr");
+    host.setAttribute("dir", RIGHT_TO_LEFT.indexOf(this.lang) >= 0 ? "rtl" : "ltr");
     var root = this.root = host.attachShadow({ mode: "open" });
-    addStyles(root, BADGE_CSS, this.nonce);
+    addStyles(root, this.mode === "embed" ? HOST_CSS : HOST_CSS + BADGE_CSS, this.nonce);
     if (this.mode !== "embed") {
       this.badge = h("button", { "class": "badge", type: "button", part: "badge",
         "aria-haspopup": "dialog", "aria-expanded": "false",
@@ -323,7 +341,7 @@
   Instance.prototype.buildPanel = function () {
     var self = this;
     if (this.panel) return;
-    addStyles(this.root, PANEL_CSS, this.nonce);
+    addStyles(this.root, this.mode === "embed" ? PANEL_CSS : PANEL_CSS + FLOATING_PANEL_CSS, this.nonce);
     this.title = h("h2", { id: "ic-title", text: this.s.welcomeTitle });
     this.body = h("div", { "class": "body" });
     this.live = h("div", { "class": "sr", "aria-live": "polite" });
@@ -560,10 +578,10 @@
   }
 
   function start(script) {
-    var embed = /\/embed\.js(\?|#|$)/.test(script.src);
+    var url = loaderUrl(script.src), embed = url.name === "embed.js";
     var container = embed ? script.getAttribute("data-ic-container") || "ic-embed" : null;
     var slot = { name: embed ? "embed:" + container : "floating", script: script, mode: embed ? "embed" : "floating",
-      key: script.getAttribute("data-ic-public-key"), base: script.src.replace(/\/(widget|embed)\.js(\?.*)?$/, ""),
+      key: script.getAttribute("data-ic-public-key"), base: url.base,
       container: container };
     if (slots[slot.name]) return;  // already on this page (or on its way): one is enough
     slots[slot.name] = slot;
@@ -644,7 +662,7 @@
     var scripts = D.querySelectorAll("script[data-ic-public-key]");
     for (var i = 0; i < scripts.length; i++) {
       var s = scripts[i];
-      if (s.getAttribute("data-ic-started") || !/\/(widget|embed)\.js(\?|#|$)/.test(s.src)) continue;
+      if (s.getAttribute("data-ic-started") || !loaderUrl(s.src)) continue;
       s.setAttribute("data-ic-started", "1");
       start(s);
     }
@@ -688,5 +706,9 @@
   var queued = stub && stub.q;
   for (var i = 0; queued && i < queued.length; i++) api.apply(null, queued[i]);
 
-  scan();
+  // The config request starts from a microtask, not from this file's top level: a stack trace of
+  // the request (DevTools' Network panel, Playwright) then holds only the few small functions of
+  // scan, and V8 does not re-parse this whole file to find its source positions. Same request, no
+  // later: the microtask runs as soon as this script ends.
+  Promise.resolve().then(scan);
 })();
