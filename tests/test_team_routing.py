@@ -286,6 +286,8 @@ def test_a_call_routes_from_the_process_copy_until_the_routing_changes(app, admi
     the copy's; a renamed member reorders the round robin, a deleted team leaves it."""
     from app.redis_store import get_redis
     from app.routing import snapshot
+    from app.widget.service import serving_cache
+    from tests.faults.processes import wait_until
 
     anna, bernd, *_ = reps
     org = admin.organization_id
@@ -296,7 +298,10 @@ def test_a_call_routes_from_the_process_copy_until_the_routing_changes(app, admi
         return snapshot.routing_for(org, pipe.execute()[0])
     sales = team(admin, "Sales", [anna, bernd], strategy="round_robin")
     rule(admin, sales, {"source": "country", "op": "any_of", "value": ["DE"]})
-    copy = current()
+    # the process keeps copies once its cache hears changes (the first test of a run may start
+    # before it subscribed), and the drops those commits sent are heard asynchronously: settle
+    wait_until(lambda: serving_cache().listening, 30, 0.02, "the widget cache's subscription")
+    copy = wait_until(lambda: (kept := current()) is current() and kept, 30, 0.02, "a kept copy")
     assert copy.teams[sales.id].member_ids == (anna.id, bernd.id)
     assert copy.choose_team({"country": "DE"})[0].id == sales.id
     assert copy.choose_team({"country": "FR"}) == (None, None)
