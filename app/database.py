@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -45,3 +46,41 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+_org_watchers: dict = {}  # session.info key -> (changes, then): one set of listeners per process
+
+
+def after_commits_changing(key: str, changes, then) -> None:
+    """Call `then(organization_id)` once per organization after each commit that flushed an
+    object for which `changes(obj, deleted)` holds; nothing after a rollback. Hooking the session
+    catches every writer, other features' too: no code path can forget. `key` names the
+    transaction's pending organizations in session.info."""
+    _org_watchers[key] = (changes, then)
+    if not sa.event.contains(Session, "after_flush", _collect_changed_orgs):
+        sa.event.listen(Session, "after_flush", _collect_changed_orgs)
+        sa.event.listen(Session, "after_commit", _tell_changed_orgs)
+        sa.event.listen(Session, "after_rollback", _forget_changed_orgs)
+
+
+def _collect_changed_orgs(session, flush_context):
+    flushed = [(obj, False) for obj in (*session.new, *session.dirty)]
+    flushed += [(obj, True) for obj in session.deleted]
+    for key, (changes, _) in _org_watchers.items():
+        for obj, deleted in flushed:
+            if changes(obj, deleted):
+                # the loaded value only: touching an expired attribute here would query mid-flush
+                org_id = sa.inspect(obj).dict.get("organization_id")
+                if org_id is not None:
+                    session.info.setdefault(key, set()).add(org_id)
+
+
+def _tell_changed_orgs(session):
+    for key, (_, then) in _org_watchers.items():
+        for org_id in session.info.pop(key, ()):
+            then(org_id)
+
+
+def _forget_changed_orgs(session):
+    for key in _org_watchers:
+        session.info.pop(key, None)

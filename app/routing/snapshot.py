@@ -15,15 +15,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy.orm import Session
 
+from app.database import after_commits_changing
 from app.extensions import db
 from app.models import RoutingRule, Team, User
 from app.models.routing import team_member
 from app.redis_store import get_redis
 from app.routing.rules import first_match
-
-PENDING = "routing_orgs"  # session.info key: orgs whose routing this transaction changes
 
 
 @dataclass(frozen=True)
@@ -116,16 +114,6 @@ def _changes_routing(obj, deleted: bool) -> bool:
     return isinstance(obj, User) and (deleted or sa.inspect(obj).attrs.name.history.has_changes())
 
 
-def _collect(session, flush_context):
-    changed_objects = [(obj, False) for obj in (*session.new, *session.dirty)]
-    for obj, deleted in changed_objects + [(obj, True) for obj in session.deleted]:
-        if _changes_routing(obj, deleted):
-            # the loaded value only: touching an expired attribute here would query mid-flush
-            org_id = sa.inspect(obj).dict.get("organization_id")
-            if org_id is not None:
-                session.info.setdefault(PENDING, set()).add(org_id)
-
-
 def changed(organization_id) -> None:
     """The organization's routing changed (after its commit): a new version, and every process
     drops its copy. Redis unreachable: the web processes' subscriptions are down too, and they
@@ -139,18 +127,6 @@ def changed(organization_id) -> None:
     forget("routing", str(organization_id))
 
 
-def _after_commit(session):
-    for org_id in session.info.pop(PENDING, ()):
-        changed(org_id)
-
-
-def _forget(session):
-    session.info.pop(PENDING, None)
-
-
 def init_signals() -> None:
-    """Listen on every session, once per process (as availability's signals do)."""
-    if not sa.event.contains(Session, "after_flush", _collect):
-        sa.event.listen(Session, "after_flush", _collect)
-        sa.event.listen(Session, "after_commit", _after_commit)
-        sa.event.listen(Session, "after_rollback", _forget)
+    """Once per process: each commit that changes routing moves its version."""
+    after_commits_changing("routing_orgs", _changes_routing, changed)
