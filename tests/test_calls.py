@@ -15,7 +15,7 @@ from app.events import iso
 from app.extensions import db
 from app.models import Call, CallEvent, Contact, Event
 from app.realtime import presence
-from tests.calls_support import ANSWERS, call_body, go_online, make_site
+from tests.calls_support import ANSWERS, CONTACT, call_body, go_online, make_site
 from tests.conftest import make_member
 
 # the envelope of the seed's "Events & Payload" (002_…), as published
@@ -123,19 +123,24 @@ def test_request_records_call_requested_and_rings_only_eligible_reps(client, sit
     assert events_of(call.id) == ["call.requested"]
 
 
-def test_a_returning_visitor_rings_with_what_they_told_before(client, site, reps, listen):
-    """The visitor's contact is read with the site (one query): a second call that brings no
-    details rings with the stored ones, on the same contact."""
+def test_a_returning_visitor_s_alert_is_completed_with_what_they_told_before(client, site, reps, listen):
+    """No query comes before the ring: it shows what the visitor tells now, and once their stored
+    contact is read (after the publish) a call-contact message completes the alert with what they
+    told before, on the same contact."""
     ana, _ = reps
     messages = listen(f"user:{ana.id}")
     first = request(client, site, fingerprint="fp-back").get_json()
     client.post(f"/widget/calls/{first['call']['id']}/cancel", json={"token": first["token"]})
-    messages()
+    assert "call-contact" not in [m["type"] for _, m in messages()]  # the ring showed all we know
 
     again = request(client, site, fingerprint="fp-back", contact={}).get_json()
 
-    [ring] = [m for _, m in messages() if m["type"] == "ring"]
-    assert ring["call"]["id"] == again["call"]["id"] and ring["call"]["contact"]["name"] == "Vera Visitor"
+    heard = [m for _, m in messages() if m["type"] in ("ring", "call-contact")]
+    assert [m["type"] for m in heard] == ["ring", "call-contact"]
+    ring, known = heard
+    assert ring["call"]["id"] == again["call"]["id"] and ring["call"]["contact"]["name"] is None
+    assert known["callId"] == again["call"]["id"] and known["contact"]["name"] == "Vera Visitor"
+    assert known["contact"]["email"] == CONTACT["email"]
     calls = [db.session.get(Call, service.as_uuid(body["call"]["id"])) for body in (first, again)]
     assert calls[0].contact_id == calls[1].contact_id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
@@ -161,6 +166,32 @@ def test_the_ring_goes_out_before_the_call_is_written(client, site, reps, listen
     assert response.status_code == 201
     assert rang_before == [["ring"]]
     assert events_of(service.as_uuid(response.get_json()["call"]["id"])) == ["call.requested"]
+
+
+def test_on_a_site_in_use_no_query_comes_before_the_ring(client, site, reps, listen):
+    """On a site whose visitors are calling (the widget loaded /widget/config, who can be rung is
+    current), the site and its settings come from the process's memory and the contact is read
+    after the publish: the ring goes out before the request's first SQL statement of any kind (one
+    Redis MULTI and the publish before it)."""
+    ana, _ = reps
+    client.get(f"/widget/config?public_key={site.public_key}&domain={site.domain}")
+    earlier = request(client, site, fingerprint="fp-earlier").get_json()
+    client.post(f"/widget/calls/{earlier['call']['id']}/cancel", json={"token": earlier["token"]})
+    body = call_body(site)
+    messages = listen(f"user:{ana.id}")
+    rang_before = []
+
+    def first_statement(conn, cursor, statement, *args):
+        if not rang_before:
+            rang_before.append((statement.split()[0].upper(), [m["type"] for _, m in messages(wait=2)]))
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", first_statement)
+    try:
+        response = client.post("/widget/calls", json=body, headers={"Origin": "https://shop.example.com"})
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", first_statement)
+
+    assert response.status_code == 201
+    assert rang_before == [("SELECT", ["ring"])]
 
 
 def test_a_call_that_cannot_be_recorded_takes_its_ring_back(client, site, reps, listen):

@@ -3,6 +3,7 @@ events, in one transaction: two reps accepting at once yield one winner, and a l
 after a cancel or the ring timeout changes nothing. Realtime notices go out after the commit."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -53,6 +54,38 @@ def eligible_reps(organization_id) -> list[User]:
 
 # ---- requesting a call ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CallSite:
+    """What a call request needs of its site and the site's settings. The visitor's request reads
+    it from the widget's per-process cache (app/widget/service.py: the same entry /widget/config
+    serves, dropped in every process by the saves that change it), so no query comes before the ring."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    domain: str
+    paused: bool
+    call_type: str
+    ring_timeout_seconds: int
+    recording_policy: str | None
+
+    @classmethod
+    def of(cls, site: "Site | CallSite") -> "CallSite":
+        """From a Site row (its settings are read, or created with their defaults)."""
+        if isinstance(site, CallSite):
+            return site
+        settings = settings_for(site)
+        return cls(site.id, site.organization_id, site.domain, bool(settings.paused), settings.call_type,
+                   settings.ring_timeout_seconds, settings.recording_policy)
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> "CallSite":
+        """From a widget cache entry (app.widget.service.site_entry)."""
+        call = entry["call"]
+        return cls(uuid.UUID(entry["siteId"]), uuid.UUID(entry["organizationId"]), call["domain"],
+                   bool(entry["paused"]), call["callType"], call["ringTimeoutSeconds"],
+                   call["recordingPolicy"])
+
+
 def _open_key(site_id, fingerprint: str) -> str:
     return f"calls:open:{site_id}:{fingerprint}"
 
@@ -72,16 +105,11 @@ def media_type_for(call_type: str, wanted: str | None) -> str:
     return "audio" if wanted == "audio" else "video"
 
 
-LOOK_UP = object()  # upsert_contact's `found` when the caller has not read the contact
-
-
-def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None,
-                   found=LOOK_UP) -> Contact:
-    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events).
-    `found`: the visitor's row (None: they have none) when the caller read it already."""
+def upsert_contact(organization_id, fingerprint: str, details: dict, location: dict | None) -> Contact:
+    """The visitor's identity, reused across calls; what they tell us now updates it (contact.* events)."""
     from app.contacts import service as contacts  # contacts' pages import this module
 
-    contact = found if found is not LOOK_UP else db.session.scalar(sa.select(Contact).where(
+    contact = db.session.scalar(sa.select(Contact).where(
         Contact.organization_id == organization_id, Contact.fingerprint == fingerprint))
     created = contact is None
     if created:
@@ -101,35 +129,34 @@ def upsert_contact(organization_id, fingerprint: str, details: dict, location: d
     return contact
 
 
-def request_call(site: Site, *, fingerprint: str, qualification: dict, media_type: str | None = None,
-                 contact: dict | None = None, attributes: dict | None = None, page_url: str | None = None,
-                 location: dict | None = None, ip: str | None = None,
-                 recording_consent: bool = False, limits=None, contact_row=LOOK_UP) -> Call:
+def request_call(site: "Site | CallSite", *, fingerprint: str, qualification: dict,
+                 media_type: str | None = None, contact: dict | None = None, attributes: dict | None = None,
+                 page_url: str | None = None, location: dict | None = None, ip: str | None = None,
+                 recording_consent: bool = False, limits=None) -> Call:
     """Queue the visitor's call: ring every eligible rep, record call.requested, start the timeout.
 
     The site's recording policy is stored with the call, and the visitor's consent with it when
     the policy asks for one (a consent given under another policy means nothing). `limits`: the
-    request's CallRequestLimits (app/routing/limits.py), counted in the same round trip;
-    `contact_row`: the visitor's Contact (or None) when the caller read it with the site.
+    request's CallRequestLimits (app/routing/limits.py), counted in the same round trip. `site`: a
+    Site row, or the CallSite the visitor's request took from the widget's cache.
     """
-    settings = settings_for(site)
-    timeout = settings.ring_timeout_seconds
-    ringable, routing_version = _lock_and_read(site, settings, fingerprint, limits)
+    site = CallSite.of(site)
+    visit = Visit(fingerprint, qualification, media_type, contact or {}, attributes or {}, page_url, location,
+                  ip, recording_consent)
+    ringable, routing_version = _lock_and_read(site, fingerprint, limits)
     from app.webhooks import dispatch  # its package imports the API, which imports this module
 
     session = db.session()
     dispatch.hold(session)  # the events' jobs go out after the ring
     try:
-        call, available, targets = _ring_and_record(site, settings, ringable, routing_version, fingerprint,
-                                                    qualification, media_type, contact, contact_row,
-                                                    attributes, page_url, location, ip, recording_consent)
-        _after_ring(call, timeout, available, targets)
+        call, available, targets = _ring_and_record(site, ringable, routing_version, visit)
+        _after_ring(call, site.ring_timeout_seconds, available, targets)
     finally:
         dispatch.release(session)
     return call
 
 
-def _lock_and_read(site: Site, settings, fingerprint: str, limits) -> tuple[list, bytes | None]:
+def _lock_and_read(site: CallSite, fingerprint: str, limits) -> tuple[list, bytes | None]:
     """Everything the ring needs of Redis in one round trip (a MULTI): the request's limits counted,
     one visitor one waiting call (a lock until the ring times out), the routing's version and who
     can be rung now (availability.ringable_from decodes it). Then the refusals, in the order they
@@ -137,24 +164,24 @@ def _lock_and_read(site: Site, settings, fingerprint: str, limits) -> tuple[list
     refused request took is given back."""
     pipe = get_redis().pipeline()
     counted = limits.queue(pipe) if limits is not None else 0
-    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=settings.ring_timeout_seconds + 120)
+    pipe.set(_open_key(site.id, fingerprint), "1", nx=True, ex=site.ring_timeout_seconds + 120)
     snapshot.queue_version(pipe, site.organization_id)
     availability.read_ringable(pipe, site.organization_id)
     stored = pipe.execute()
     locked, version = stored[counted], stored[counted + 1]
     over = limits.refusal(stored[:counted]) if limits is not None else None
-    if over is not None or settings.paused:
+    if over is not None or site.paused:
         _give_back(site, fingerprint, locked, over[2] if over else [])
     if over is not None:
         raise CallError(over[0], OVER_A_LIMIT[over[0]], 429, retry_after=over[1])
-    if settings.paused:
+    if site.paused:
         raise CallError("calls_paused", "This team is not taking calls right now.", 409)
     if not locked:
         raise CallError("call_in_progress", "You already have a call waiting for an answer.", 409)
     return stored, version
 
 
-def _give_back(site: Site, fingerprint: str, locked: bool, uncount: list[str]) -> None:
+def _give_back(site: CallSite, fingerprint: str, locked: bool, uncount: list[str]) -> None:
     """A refused request's lock, and the counts of limits it did not reach."""
     with unless_redis_down("giving back a refused call request's lock"):
         pipe = get_redis().pipeline(transaction=False)
@@ -165,33 +192,54 @@ def _give_back(site: Site, fingerprint: str, locked: bool, uncount: list[str]) -
         pipe.execute()
 
 
-def _ring_and_record(site, settings, ringable, routing_version, fingerprint, qualification, media_type,
-                     contact, contact_row, attributes, page_url, location, ip,
-                     recording_consent) -> tuple[Call, list, list]:
-    """Ring, then write: the ring needs only reads (who can be rung, the contact, the routing:
-    this process's copy while `routing_version` is its version), so the call's rows, its events'
-    outbox and the commit come after the publish. A write that fails takes the ring back and
-    leaves the visitor free to ask again."""
+@dataclass(frozen=True)
+class Visit:
+    """The visitor's side of a call request: who, what they answered and told us, from where."""
+
+    fingerprint: str
+    qualification: dict
+    media_type: str | None
+    contact: dict  # what the qualification checked: name, email, phone (each may be None)
+    attributes: dict
+    page_url: str | None
+    location: dict | None
+    ip: str | None
+    recording_consent: bool
+
+
+def _ring_and_record(site: CallSite, ringable, routing_version, visit: Visit) -> tuple[Call, list, list]:
+    """Ring, then read and write. The ring needs what the request's one MULTI read (who can be rung,
+    the routing's version: this process's copy of the routing while it is current) and what the
+    visitor sent, so no query comes before the publish. The visitor's contact row, the call's rows,
+    its events' outbox and the commit come after it; a returning visitor's stored details then
+    complete the alert (`call-contact`). A write that fails takes the ring back and leaves the
+    visitor free to ask again."""
     targets = []
     try:
         with db.session.no_autoflush:  # nothing is written before the ring
             available = availability.ringable_from(site.organization_id, ringable)
             routing_copy = snapshot.routing_for(site.organization_id, routing_version)
-            call, team, rule = _prepare_call(site, settings, routing_copy, fingerprint, qualification,
-                                             media_type, contact, contact_row, attributes, page_url,
-                                             location, ip, recording_consent)
+            call, team, rule = _prepare_call(site, routing_copy, visit)
             targets = available if team is None else routing.first_targets(team, available,
                                                                            order=team.member_ids)
-        if targets:
-            _ring_reps(call, targets)
+            told = contact_view(visit.contact.get("name"), visit.contact.get("email"),
+                                visit.contact.get("phone"), visit.location)
+            if targets:
+                _ring_reps(call, targets, site.domain, told)
+            call.contact = upsert_contact(site.organization_id, visit.fingerprint, visit.contact,
+                                          visit.location)
         _record_requested(call, rule)
     except Exception:
         db.session.rollback()
         with unless_redis_down("taking back a ring whose call was not recorded"):
-            get_redis().delete(_open_key(site.id, fingerprint))
+            get_redis().delete(_open_key(site.id, visit.fingerprint))
             if targets:
                 _take_back_ring(call, targets)
         raise
+    known = _call_contact_view(call)
+    if targets and known != told:
+        bus.publish_many([f"user:{rep_id}" for rep_id in targets],
+                         {"type": "call-contact", "callId": str(call.id), "contact": known})
     return call, available, targets
 
 
@@ -210,23 +258,23 @@ def _route(call: Call, routing_copy: snapshot.Routing, team_id, location: dict |
     return team, rule
 
 
-def _prepare_call(site, settings, routing_copy, fingerprint, qualification, media_type, contact, contact_row,
-                  attributes, page_url, location, ip, recording_consent) -> tuple[Call, object, object]:
-    """The call (its id chosen here: the ring names it before the INSERT), its contact and team,
-    in the session but not written; the team's facts and the routing rule that chose it."""
+def _prepare_call(site: CallSite, routing_copy, visit: Visit) -> tuple[Call, object, object]:
+    """The call (its id chosen here: the ring names it before the INSERT) and its team, in the
+    session but not written; the team's facts and the routing rule that chose it."""
     now = utcnow()
+    qualification = visit.qualification
     call = Call(
-        id=uuid.uuid4(), organization_id=site.organization_id, site_id=site.id, site=site,
-        status="requested", media_type=media_type_for(settings.call_type, media_type),
-        visitor_fingerprint=fingerprint, visitor_ip=ip, qualification_flow_id=qualification.get("flowId"),
-        answers=qualification.get("answers") or [], attributes=attributes or {}, page_url=page_url,
-        contact=upsert_contact(site.organization_id, fingerprint, contact or {}, location, contact_row),
-        requested_at=now, ring_deadline_at=now + timedelta(seconds=settings.ring_timeout_seconds),
-        recording_policy=settings.recording_policy,
-        recording_consent=settings.recording_policy == "consent" and bool(recording_consent),
+        id=uuid.uuid4(), organization_id=site.organization_id, site_id=site.id,
+        status="requested", media_type=media_type_for(site.call_type, visit.media_type),
+        visitor_fingerprint=visit.fingerprint, visitor_ip=visit.ip,
+        qualification_flow_id=qualification.get("flowId"), answers=qualification.get("answers") or [],
+        attributes=visit.attributes, page_url=visit.page_url,
+        requested_at=now, ring_deadline_at=now + timedelta(seconds=site.ring_timeout_seconds),
+        recording_policy=site.recording_policy,
+        recording_consent=site.recording_policy == "consent" and bool(visit.recording_consent),
     )
-    team, rule = _route(call, routing_copy, qualification.get("teamId"), location,
-                        settings.ring_timeout_seconds)
+    team, rule = _route(call, routing_copy, qualification.get("teamId"), visit.location,
+                        site.ring_timeout_seconds)
     db.session.add(call)
     return call, team, rule
 
@@ -264,9 +312,10 @@ def _after_ring(call: Call, timeout_seconds: int, available: list, targets: list
         queue().enqueue_in(call.overflow_at - call.requested_at, jobs.overflow, str(call.id))
 
 
-def _ring_reps(call: Call, rep_ids) -> None:
-    """Alert these reps (all their tabs) and count them among the rung: one round trip."""
-    ring = {"type": "ring", "call": ring_view(call, _ring_seconds(call))}
+def _ring_reps(call: Call, rep_ids, site_domain: str | None = None, contact: dict | None = None) -> None:
+    """Alert these reps (all their tabs) and count them among the rung: one round trip. A new
+    call's ring passes its site's domain and what the visitor told (its rows are not read yet)."""
+    ring = {"type": "ring", "call": ring_view(call, _ring_seconds(call), site_domain, contact)}
     pipe = get_redis().pipeline(transaction=False)
     pipe.sadd(_rung_key(call.id), *[str(rep_id) for rep_id in rep_ids])
     pipe.expire(_rung_key(call.id), KEY_TTL_SECONDS)
@@ -321,19 +370,28 @@ def _still_ringing(call_id) -> bool:
     return bool(redis.smembers(_rung_key(call_id)) - redis.smembers(_declined_key(call_id)))
 
 
-def ring_view(call: Call, timeout_seconds: int) -> dict:
+def ring_view(call: Call, timeout_seconds: int, site_domain: str | None = None,
+              contact: dict | None = None) -> dict:
     """What the incoming-call alert shows: who, where from, their answers, and how to answer."""
-    contact = call.contact
     return {
         "id": str(call.id), "mediaType": call.media_type, "requestedAt": iso(call.requested_at),
         "expiresAt": iso(call.requested_at + timedelta(seconds=timeout_seconds)),
-        "pageUrl": call.page_url, "siteDomain": call.site.domain if call.site else None,
-        "contact": {"name": contact.name, "email": contact.email, "phone": contact.phone,
-                    "location": place(contact.location)} if contact else None,
+        "pageUrl": call.page_url, "siteDomain": site_domain or (call.site.domain if call.site else None),
+        "contact": contact or _call_contact_view(call),
         "answers": answer_lines(call.answers),
         "acceptUrl": url_for("calls.accept", call_id=call.id),
         "declineUrl": url_for("calls.decline", call_id=call.id),
     }
+
+
+def contact_view(name: str | None, email: str | None, phone: str | None, location: dict | None) -> dict:
+    """Who is calling, as the alert shows it."""
+    return {"name": name, "email": email, "phone": phone, "location": place(location)}
+
+
+def _call_contact_view(call: Call) -> dict | None:
+    contact = call.contact
+    return contact_view(contact.name, contact.email, contact.phone, contact.location) if contact else None
 
 
 def place(location: dict | None) -> str | None:

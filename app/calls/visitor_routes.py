@@ -1,8 +1,6 @@
 """The visitor's side, called from the customer's page by call.js (CORS, no cookies)."""
 
-import sqlalchemy as sa
 from flask import current_app, jsonify, request, url_for
-from sqlalchemy import orm
 from werkzeug.exceptions import HTTPException
 
 from app.calls import service, visitor_bp
@@ -11,10 +9,11 @@ from app.calls.tokens import load_call_token, sign_call_token
 from app.events import iso
 from app.extensions import db
 from app.geo import client_ip, visitor_location
-from app.models import Call, Contact, Site
+from app.models import Call
 from app.models.widget import settings_for
 from app.routing import limits, refusals
 from app.routing import service as routing
+from app.widget.service import site_by_public_key, site_entry
 from app.widget.tokens import load_qualification
 
 LIMITS = {"fingerprint": 128, "name": 120, "email": 254, "phone": 40, "pageUrl": 2000}
@@ -69,7 +68,7 @@ def create():
         details, invalid = _visitor_details(body), None
     except ValueError as e:
         details, invalid = None, e.args[0]
-    site, contact_row = _site_and_contact(str(body.get("publicKey", "")), details and details["fingerprint"])
+    site = _call_site(str(body.get("publicKey", "")))
     if site is None:
         return error(404, "site_not_found", "No site has this public key.")
     if invalid is not None:
@@ -86,34 +85,29 @@ def create():
         counted = limits.CallRequestLimits(site, qualification.get("nonce"))
         call = service.request_call(site, qualification=qualification, location=visitor_location(),
                                     ip=client_ip(), contact=qualification["contact"], limits=counted,
-                                    contact_row=contact_row, **details)
+                                    **details)
     except service.CallError as e:
         refusals.record_now(site, REFUSED_BY_SERVICE.get(e.code, e.code), client_ip(), details["fingerprint"])
         response, status = error(e.status, e.code, e.message)
         if e.retry_after is not None:
             response.headers["Retry-After"] = str(e.retry_after)
         return response, status
-    return jsonify(_call_response(call, site)), 201
+    return jsonify(_call_response(call, site.ring_timeout_seconds)), 201
 
 
 REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_progress",
                       "rate_limited": "rate_limited_site"}
 
 
-def _site_and_contact(public_key: str, fingerprint: str | None) -> tuple[Site | None, Contact | None]:
-    """The site with its settings, and the visitor's contact (None: new or no valid fingerprint),
-    in one query: everything before the ring counts (the settings are a backref, there once the
-    mappers are configured)."""
-    orm.configure_mappers()
-    found = db.session.execute(
-        sa.select(Site, Contact).options(orm.joinedload(Site.widget_settings))
-        .outerjoin(Contact, sa.and_(Contact.organization_id == Site.organization_id,
-                                    Contact.fingerprint == (fingerprint or "")))
-        .where(Site.public_key == public_key)).first()
-    if found is None:
-        return None, None
-    site, contact = found
-    return site, (contact if fingerprint else None)
+def _call_site(public_key: str) -> service.CallSite | None:
+    """The site and its settings as /widget/config's cache holds them (this process's memory for a
+    site its visitors are on: no query before the ring), else from its rows. None when no site has
+    this key."""
+    entry = site_entry(public_key)
+    if entry is not None:
+        return service.CallSite.from_entry(entry)
+    site = site_by_public_key(public_key)
+    return service.CallSite.of(site) if site is not None else None
 
 
 def _refusal(qualification, details: dict, sent_contact) -> tuple[int, str, str] | None:
@@ -148,12 +142,12 @@ def _visitor_details(body: dict) -> dict:
             "attributes": attributes}
 
 
-def _call_response(call: Call, site: Site) -> dict:
+def _call_response(call: Call, ring_timeout_seconds: int) -> dict:
     token = sign_call_token(call.id, "visitor")
     return {
         "call": {"id": str(call.id), "status": call.status, "mediaType": call.media_type,
                  "requestedAt": iso(call.requested_at),
-                 "ringTimeoutSeconds": settings_for(site).ring_timeout_seconds,
+                 "ringTimeoutSeconds": ring_timeout_seconds,
                  "recordingPolicy": call.recording_policy, "recordingConsent": call.recording_consent},
         "token": token,
         "socketUrl": url_for("realtime.call_socket", token=token, _external=True)
@@ -217,7 +211,7 @@ def rejoin(call_id):
     if call.status not in ("requested", "accepted"):
         return jsonify({"error": {"code": "call_over", "message": "This call is over."},
                         "call": {"id": str(call.id), "status": call.status}}), 410
-    body = _call_response(call, call.site)
+    body = _call_response(call, settings_for(call.site).ring_timeout_seconds)
     answered_by = call.accepted_by if call.status == "accepted" else None
     body["call"]["repName"] = answered_by.name if answered_by else None
     return jsonify(body)

@@ -168,8 +168,15 @@ def _cache_entry(site: Site) -> dict:
     text = json.dumps({**site_config(site), "customScripts": widget_config(site)}, separators=(",", ":"))
     return {"organizationId": str(site.organization_id), "siteId": str(site.id),
             "domains": allowed_domains(site), "countries": settings.countries or [],
-            "paused": bool(settings.paused), "configJson": text[1:-1],
+            "paused": bool(settings.paused), "call": call_settings(site, settings), "configJson": text[1:-1],
             "digest": hashlib.sha256(text.encode()).hexdigest()[:20]}
+
+
+def call_settings(site: Site, settings=None) -> dict:
+    """What a call request needs of the site beyond the entry's ids and `paused` (calls.CallSite)."""
+    settings = settings or settings_for(site)
+    return {"domain": site.domain, "callType": settings.call_type,
+            "ringTimeoutSeconds": settings.ring_timeout_seconds, "recordingPolicy": settings.recording_policy}
 
 
 def local_cache() -> LocalCache:
@@ -264,6 +271,23 @@ def lookup(public_key: str) -> tuple[dict | None, dict | None]:
     return entry, _remembered_availability(entry["organizationId"], cached, version)
 
 
+def site_entry(public_key: str) -> dict | None:
+    """The site's cached entry (what `_cache_entry` holds) without its organization's availability:
+    from this process's memory, else from Redis (then remembered here). None when neither holds it
+    (a call request then reads the site's rows: building a whole entry is /widget/config's work)."""
+    cache = serving_cache()
+    entry = cache.peek(("entry", public_key))
+    if entry is None:
+        version, reply = cache.version(), None
+        with unless_redis_down("the widget config cache"):
+            reply = get_redis().hmget(_site_key(public_key), "org", "meta", "config", "digest")
+        if not reply or not reply[0]:
+            return None
+        entry = _entry_from(reply)
+        cache.put(("entry", public_key), entry, current_app.config["WIDGET_CONFIG_CACHE_SECONDS"], version)
+    return entry if "call" in entry else None  # an entry an earlier version stored lacks it
+
+
 def _entry_from(reply: list) -> dict:
     org, meta, config, digest = (part.decode() for part in reply[:4])
     return {"organizationId": org, **json.loads(meta), "configJson": config, "digest": digest}
@@ -304,7 +328,7 @@ def _stored_entry(public_key: str) -> dict | None:
 
 def _store(redis, public_key: str, entry: dict) -> None:
     """Queue the entry on a pipeline (`redis`), or store it at once."""
-    meta = {key: entry[key] for key in ("siteId", "domains", "countries", "paused")}
+    meta = {key: entry[key] for key in ("siteId", "domains", "countries", "paused", "call")}
     pipe = redis if isinstance(redis, Pipeline) else redis.pipeline()
     pipe.hset(_site_key(public_key), mapping={
         "org": entry["organizationId"], "meta": json.dumps(meta), "config": entry["configJson"],

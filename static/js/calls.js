@@ -32,6 +32,7 @@
       }
       else if (message.type === "ring") ring(message.call);
       else if (message.type === "call-update") update(message);
+      else if (message.type === "call-contact") known(message);
     };
     ws.onclose = function (event) {
       clearInterval(pinger);
@@ -65,9 +66,10 @@
     card.setAttribute("aria-label", "Incoming call");
     card.setAttribute("data-call-id", call.id);
     card.appendChild(el("h2", null, "Incoming " + call.mediaType + " call"));
-    card.appendChild(el("p", "visitor-name", contact.name || contact.email || "Anonymous visitor"));
-    var where = [contact.location, call.pageUrl || call.siteDomain].filter(Boolean).join(" · ");
-    if (where) card.appendChild(el("p", "meta", where));
+    var who = el("p", "visitor-name"), where = el("p", "meta visitor-where");
+    card.appendChild(who);
+    card.appendChild(where);
+    describe(who, where, call, contact);
     if (call.answers && call.answers.length) {
       var list = el("dl");
       call.answers.forEach(function (a) {
@@ -89,11 +91,24 @@
     card.appendChild(actions);
     box.appendChild(card);
     var expires = Date.parse(call.expiresAt);
-    alerts[call.id] = { node: card, note: note, timer: setTimeout(function () {
+    alerts[call.id] = { node: card, note: note, call: call, who: who, where: where, timer: setTimeout(function () {
       settle(call.id, "Nobody answered in time.");
     }, Math.max(1000, expires - Date.now() + 2000)) };
     sound.start();
     notify(call, contact);
+  }
+
+  function describe(who, where, call, contact) {
+    who.textContent = contact.name || contact.email || "Anonymous visitor";
+    where.textContent = [contact.location, call.pageUrl || call.siteDomain].filter(Boolean).join(" · ");
+    where.hidden = !where.textContent;
+  }
+
+  // the ring shows what the visitor told us as they asked; what we knew of them (an earlier
+  // visit's name or email) follows a moment later
+  function known(message) {
+    var alert = alerts[message.callId];
+    if (alert && message.contact) describe(alert.who, alert.where, alert.call, message.contact);
   }
 
   function post(url) {

@@ -9,14 +9,15 @@ import re
 import time
 
 import pytest
+import requests
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Call, CallEvent, Event
+from app.models import Call, CallEvent, Contact, Event
 from tests.browser.conftest import call_through_the_widget, log_in, snippet
 from tests.browser.test_widget import add_question
-from tests.calls_support import make_site
+from tests.calls_support import call_body, make_site
 
 EVENTS = ["ready", "opened", "closed", "qualified", "call.requested", "call.rejoined", "call.accepted",
           "call.connected", "call.canceled", "call.missed", "call.ended", "call.failed", "call.media_blocked"]
@@ -97,6 +98,24 @@ def test_visitor_calls_rep_accepts_they_talk_and_the_rep_hangs_up(rep_page, visi
     assert event_types(call.id) == ["call.requested", "call.accepted", "call.ended"]
     assert visitor.evaluate("window.widgetEvents") == [
         "ready", "opened", "qualified", "call.requested", "call.accepted", "call.connected", "call.ended"]
+
+
+def test_a_returning_visitor_s_name_fills_in_the_ringing_alert(rep_page, live_server, admin):
+    """The ring goes out before the visitor's stored contact is read: it shows what they told now
+    (nothing, here), and their name from an earlier visit follows in the same alert."""
+    site = make_site(admin.organization_id, "shop.example.com")
+    db.session.add(Contact(organization_id=admin.organization_id, fingerprint="fp-back", name="Vera Visitor",
+                           email="vera@example.org"))
+    db.session.commit()
+    expect(rep_page.locator("#call-alerts")).to_have_attribute("data-presence", "online")
+
+    response = requests.post(live_server + "/widget/calls", timeout=10,
+                             json=call_body(site, fingerprint="fp-back", contact={}))
+
+    assert response.status_code == 201, response.text
+    alert = rep_page.get_by_role("alertdialog", name="Incoming call")
+    expect(alert.locator(".visitor-name")).to_have_text("Vera Visitor")
+    expect(alert).to_contain_text("/pricing")  # the page the visitor called from stays shown
 
 
 def test_visitor_cancels_while_it_rings(rep_page, visitor, customer_site):
