@@ -341,6 +341,40 @@ def test_who_can_be_rung_is_one_redis_read_kept_up_to_date(app, admin, reps):
     assert set(availability.ringable_rep_ids(org)) == {carla.id}
 
 
+def test_each_process_reads_who_can_be_rung_once_per_change(app, admin, reps):
+    """A call request reads only the set's stamp: the members come from the process's copy made
+    under it (a thousand ids per call would make the ring grow with the floor). Any change of the
+    set, in place or rebuilt, and a Redis that restarted empty, stamp it anew."""
+    from app.availability import service as availability
+    from app.availability.service import set_available
+    from app.redis_store import get_redis
+    from tests.calls_support import go_online
+
+    anna, bernd, carla, *_ = reps
+    for rep in (anna, bernd, carla):
+        go_online(rep)
+    org = admin.organization_id
+    assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
+    members_key = f"availability:{org}:ringable:ids"
+
+    get_redis().delete(members_key)  # what Redis holds is not read again while the stamp stands
+    assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
+
+    get_redis().sadd(members_key, str(anna.id), str(bernd.id), str(carla.id))
+    call = service.request_call(make_site(org, "shop.example.com"), fingerprint="fp-1",
+                                qualification={"answers": []})
+    service.accept(call.id, anna)  # in place: a new stamp, read again once
+    assert set(availability.ringable_rep_ids(org)) == {bernd.id, carla.id}
+    set_available(bernd, False)  # a toggle: rebuilt
+    assert set(availability.ringable_rep_ids(org)) == {carla.id}
+
+    get_redis().flushdb()  # a restart: generations count from 0 again, under new stamps
+    service.end(call.id, "rep_hung_up")
+    for rep in (anna, carla):
+        go_online(rep)
+    assert set(availability.ringable_rep_ids(org)) == {anna.id, carla.id}
+
+
 def test_an_accept_and_an_end_change_who_can_be_rung_in_place(app, admin, reps):
     """A busy floor accepts and ends calls every few seconds: each moves one rep in or out of the
     set, read again without a query, instead of a rebuild from every rep's facts."""

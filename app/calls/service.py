@@ -158,8 +158,9 @@ def request_call(site: "Site | CallSite", *, fingerprint: str, qualification: di
 
 def _lock_and_read(site: CallSite, fingerprint: str, limits) -> tuple[list, bytes | None]:
     """Everything the ring needs of Redis in one round trip (a MULTI): the request's limits counted,
-    one visitor one waiting call (a lock until the ring times out), the routing's version and who
-    can be rung now (availability.ringable_from decodes it). Then the refusals, in the order they
+    one visitor one waiting call (a lock until the ring times out), the routing's version and the
+    stamp of who can be rung now (availability.ringable_from resolves it: this process's copy of
+    the set made under that stamp). Then the refusals, in the order they
     were once checked one by one: the limits, a paused site, a call already waiting; whatever a
     refused request took is given back."""
     pipe = get_redis().pipeline()
