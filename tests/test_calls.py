@@ -194,6 +194,17 @@ def test_on_a_site_in_use_no_query_comes_before_the_ring(client, site, reps, lis
     assert rang_before == [("SELECT", ["ring"])]
 
 
+def test_a_call_on_a_site_nobody_loaded_leaves_its_entry_for_the_next(client, site, reps):
+    """Neither the process nor Redis holds the site's entry (expired, a fresh Redis): the request
+    reads the site's rows, and after its ring builds the entry, as /widget/config would."""
+    from app.widget.service import site_entry
+
+    assert site_entry(site.public_key) is None
+    assert request(client, site, fingerprint="fp-first").status_code == 201
+    entry = site_entry(site.public_key)
+    assert entry is not None and entry["call"]["ringTimeoutSeconds"] == 30
+
+
 def test_a_call_that_cannot_be_recorded_takes_its_ring_back(client, site, reps, listen):
     """The write after the ring fails (here: the database refuses the call's row): the rung reps'
     alerts close, nothing is left behind, and the visitor may ask again."""

@@ -13,7 +13,7 @@ from app.models import Call
 from app.models.widget import settings_for
 from app.routing import limits, refusals
 from app.routing import service as routing
-from app.widget.service import site_by_public_key, site_entry
+from app.widget.service import lookup, site_by_public_key, site_entry
 from app.widget.tokens import load_qualification
 
 LIMITS = {"fingerprint": 128, "name": 120, "email": 254, "phone": 40, "pageUrl": 2000}
@@ -68,7 +68,9 @@ def create():
         details, invalid = _visitor_details(body), None
     except ValueError as e:
         details, invalid = None, e.args[0]
-    site = _call_site(str(body.get("publicKey", "")))
+    public_key = str(body.get("publicKey", ""))
+    entry = site_entry(public_key)
+    site = service.CallSite.from_entry(entry) if entry is not None else _site_from_rows(public_key)
     if site is None:
         return error(404, "site_not_found", "No site has this public key.")
     if invalid is not None:
@@ -92,6 +94,8 @@ def create():
         if e.retry_after is not None:
             response.headers["Retry-After"] = str(e.retry_after)
         return response, status
+    if entry is None:
+        lookup(public_key)  # after the ring: the site's entry, so the next request finds it
     return jsonify(_call_response(call, site.ring_timeout_seconds)), 201
 
 
@@ -99,13 +103,9 @@ REFUSED_BY_SERVICE = {"calls_paused": "paused", "call_in_progress": "call_in_pro
                       "rate_limited": "rate_limited_site"}
 
 
-def _call_site(public_key: str) -> service.CallSite | None:
-    """The site and its settings as /widget/config's cache holds them (this process's memory for a
-    site its visitors are on: no query before the ring), else from its rows. None when no site has
-    this key."""
-    entry = site_entry(public_key)
-    if entry is not None:
-        return service.CallSite.from_entry(entry)
+def _site_from_rows(public_key: str) -> service.CallSite | None:
+    """The site and its settings when neither this process nor Redis holds the site's entry (the
+    widget's cache, which a call request reads so that no query comes before the ring)."""
     site = site_by_public_key(public_key)
     return service.CallSite.of(site) if site is not None else None
 
