@@ -18,7 +18,7 @@ from app.models import Call, CallEvent, Event
 from app.realtime import presence
 from tests.browser.conftest import start_server
 from tests.calls_support import call_body, make_site
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_member, statements
 
 
 @pytest.fixture
@@ -213,6 +213,44 @@ def test_the_badge_follows_the_reps_dashboard_socket(two_servers, admin, rep):
         assert time.monotonic() < deadline, "the badge still says available after the rep left"
         time.sleep(0.05)
     assert not presence.is_online(rep.id)
+
+
+def test_a_rep_changing_page_moves_only_them_in_who_can_be_rung(two_servers, admin, rep):
+    """Each dashboard page a rep opens closes one socket and opens another. Their last socket
+    closing takes them out of the ringable set, their first opening puts them back by their own
+    facts: in place, so the next call request reads the set as it is (no rebuild from every rep's
+    facts, which on a big floor would be paid by the call after any rep's click)."""
+    import time
+
+    from app.availability import service as availability
+
+    ana = make_member(admin.organization_id, "ana@acme.example.com", "rep", "Ana")
+    for user in (rep, ana):
+        user.available = True
+    db.session.commit()
+    org = admin.organization_id
+    sockets = {}
+    for user, base in ((rep, two_servers[0]), (ana, two_servers[1])):
+        sockets[user.id] = rep_socket(base, logged_in(base, user.email))
+        next_message(sockets[user.id], "hello")
+    assert set(availability.ringable_rep_ids(org)) == {rep.id, ana.id}
+
+    def ringable_once_settled(expected: set):
+        deadline = time.monotonic() + 10
+        while True:
+            with statements() as seen:
+                ids = set(availability.ringable_rep_ids(org))
+            if ids == expected or time.monotonic() > deadline:
+                return ids, seen
+            time.sleep(0.05)
+
+    sockets[rep.id].close()  # Rex leaves a page...
+    assert ringable_once_settled({ana.id}) == ({ana.id}, [])
+    again = rep_socket(two_servers[1], logged_in(two_servers[1], rep.email))  # ...and opens the next
+    next_message(again, "hello")
+    assert ringable_once_settled({rep.id, ana.id}) == ({rep.id, ana.id}, [])
+    again.close()
+    sockets[ana.id].close()
 
 
 @pytest.mark.parametrize("case", ["anonymous", "other-origin", "bad-call-token"])

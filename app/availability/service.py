@@ -309,6 +309,25 @@ def rep_on_call(organization_id, user_id) -> None:
 def rep_off_call(user: User) -> None:
     """The rep's call ended: back in the ringable set if the rule lets them take a call now (their
     own facts only, not everyone's)."""
+    _recheck_ringable(user)
+
+
+def rep_presence_changed(organization_id, user_id, online: bool) -> None:
+    """A rep's first dashboard opened (`online`) or their last one closed: in or out of the
+    ringable set in place, as a call's accept and end do. Every page a rep opens closes one socket
+    and opens another: with a rebuild from every rep's facts for each, the call after any rep's
+    page change would pay for the whole floor."""
+    if not online:
+        _change_ringable(uuid.UUID(str(organization_id)), user_id, "remove")
+        return
+    user = db.session.get(User, user_id)
+    if user is not None:
+        _recheck_ringable(user)
+
+
+def _recheck_ringable(user: User) -> None:
+    """In or out of the ringable set by the rep's own facts (read after the generation, so a change
+    meanwhile drops the set rather than being overwritten)."""
     organization_id = uuid.UUID(str(user.organization_id))
     gen = int(get_redis().get(_keys(organization_id)[0]) or 0)  # before reading the facts
     _, status = status_for(user)

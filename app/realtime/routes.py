@@ -243,16 +243,16 @@ class RepSession:
         """The heartbeat: this rep is still online."""
         if self.conn is None:
             return  # opening failed: the socket is closing
-        online = presence.touch(self.user_id, self.org_id, self.socket_id)
-        _presence_changed(self.org_id, online, self.user_id)
+        if presence.touch(self.user_id, self.org_id, self.socket_id):
+            _presence_changed(self.org_id, self.user_id, online=True)
 
     def closed(self) -> None:
         try:
             if self.conn is not None:
                 metrics.REP_SOCKETS.dec()
                 bus.hub().unsubscribe(self._channel, self.conn)
-                _presence_changed(self.org_id, presence.leave(self.user_id, self.org_id, self.socket_id),
-                                  self.user_id)
+                if presence.leave(self.user_id, self.org_id, self.socket_id):
+                    _presence_changed(self.org_id, self.user_id, online=False)
         finally:
             self.release()
 
@@ -261,13 +261,11 @@ class RepSession:
         return f"user:{self.user_id}"
 
 
-def _presence_changed(org_id, changed: bool, user_id=None) -> None:
-    """A rep came online or went offline: whether anyone can take a call may have changed with it."""
-    if changed:
-        availability.invalidate(org_id)
-        if user_id is not None:
-            note_change(user_id, org_id)  # rep.availability_changed, debounced
-            db.session.remove()
+def _presence_changed(org_id, user_id, online: bool) -> None:
+    """A rep came online or went offline: whether they can take a call may have changed with it."""
+    availability.rep_presence_changed(org_id, user_id, online)
+    note_change(user_id, org_id)  # rep.availability_changed, debounced
+    db.session.remove()
 
 
 @sock.route("/realtime/call", bp=bp)
