@@ -46,10 +46,6 @@ def event_types() -> tuple[str, ...]:
     return tuple(_registry)
 
 
-def subscribable_types() -> tuple[str, ...]:
-    return tuple(t for t, e in _registry.items() if e.subscribable)
-
-
 def registered() -> list[EventType]:
     return list(_registry.values())
 

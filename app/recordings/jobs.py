@@ -53,14 +53,21 @@ def assemble_recording(recording_id: str) -> None:
         _assemble(recording, workdir)
     except Exception as error:  # any failure is shown on the call page with a Retry button
         log.exception("assembling recording %s failed", recording_id)
-        db.session.rollback()
-        recording = _load(recording_id)
-        recording.status, recording.error = "failed", _reason(error)
-        db.session.commit()
+        _failed(recording_id, error, "status", "error")
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     enqueue_transcription(recording.id)
+
+
+def _failed(recording_id: str, error: Exception, status_field: str, error_field: str) -> None:
+    """A step failed: whatever it half did is dropped, and the recording says why (the call page
+    shows it with a Retry button)."""
+    db.session.rollback()
+    recording = _load(recording_id)
+    setattr(recording, status_field, "failed")
+    setattr(recording, error_field, _reason(error))
+    db.session.commit()
 
 
 def _reason(error: Exception) -> str:
@@ -148,10 +155,7 @@ def transcribe_recording(recording_id: str) -> None:
         transcript = _transcribe(recording, workdir)
     except Exception as error:  # shown on the call page with a Retry button
         log.exception("transcribing recording %s failed", recording_id)
-        db.session.rollback()
-        recording = _load(recording_id)
-        recording.transcript_status, recording.transcript_error = "failed", _reason(error)
-        db.session.commit()
+        _failed(recording_id, error, "transcript_status", "transcript_error")
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
