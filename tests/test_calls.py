@@ -205,6 +205,19 @@ def test_a_call_on_a_site_nobody_loaded_leaves_its_entry_for_the_next(client, si
     assert entry is not None and entry["call"]["ringTimeoutSeconds"] == 30
 
 
+def test_a_settings_change_by_any_writer_reaches_the_next_call(client, site, reps):
+    """The call request reads the site's settings from the widget's cached entry: a commit that
+    changes them drops it, whoever wrote it (here the ORM directly, no admin page)."""
+    from app.models.widget import settings_for
+
+    client.get(f"/widget/config?public_key={site.public_key}&domain={site.domain}")
+    settings_for(site).paused = True
+    db.session.commit()
+
+    response = request(client, site)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "calls_paused"
+
+
 def test_a_call_that_cannot_be_recorded_takes_its_ring_back(client, site, reps, listen):
     """The write after the ring fails (here: the database refuses the call's row): the rung reps'
     alerts close, nothing is left behind, and the visitor may ask again."""

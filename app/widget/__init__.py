@@ -7,3 +7,6 @@ from app.security import public_blueprint
 bp = public_blueprint(Blueprint("widget", __name__))
 
 from app.widget import routes  # noqa: E402,F401
+from app.widget.signals import init_signals  # noqa: E402
+
+init_signals()

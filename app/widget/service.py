@@ -343,9 +343,14 @@ def invalidate(site: Site) -> None:
 
     Redis unreachable: the save stands (it is committed); a Redis that was restarted holds no
     copy, one that was only cut off keeps its copy until WIDGET_CONFIG_CACHE_SECONDS."""
+    forget_entry(site.public_key)
+
+
+def forget_entry(public_key: str) -> None:
+    """Drop the site's entry from Redis and from every process's memory (see invalidate)."""
     with unless_redis_down("dropping the widget config cache"):
-        get_redis().delete(_site_key(site.public_key))
-    forget("entry", site.public_key)
+        get_redis().delete(_site_key(public_key))
+    forget("entry", public_key)
 
 
 def warm(batch: int = 500) -> dict:
