@@ -183,15 +183,19 @@ def test_a_remembered_yes_never_outlives_the_moment_it_ends(make_app, admin, rep
     assert get_config(client, site).get_json()["availability"]["available"] is False
 
 
-def test_config_is_cached_per_site_until_invalidated(client, site):
-    from app.widget.service import invalidate
+def test_config_is_cached_per_site_until_a_commit_changes_its_settings(client, site):
+    """Served from the cache with no query; any writer's commit that changes the settings drops it
+    (not only the admin pages' explicit invalidate)."""
+    from tests.conftest import statements
 
     assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Talk to us live"
-    settings_for(site).badge_label = "Changed behind the cache"
+    page = {"public_key": site.public_key, "domain": "example.com"}
+    with statements() as seen:
+        response = client.get("/widget/config", query_string=page, headers={"Origin": ORIGIN})
+    assert response.get_json()["settings"]["badgeLabel"] == "Talk to us live" and seen == []
+    settings_for(site).badge_label = "Changed by any writer"
     db.session.commit()
-    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Talk to us live"
-    invalidate(site)
-    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Changed behind the cache"
+    assert get_config(client, site).get_json()["settings"]["badgeLabel"] == "Changed by any writer"
 
 
 @pytest.mark.parametrize(("header", "shown"), [("FR", False), ("US", True), (None, True), ("XX", True)])

@@ -110,7 +110,8 @@ def _presence(rep, site):
     from app.realtime.routes import _presence_changed
 
     for socket_id in [m.decode() for m in app_redis().zrange(f"presence:user:{rep.id}", 0, -1)]:
-        _presence_changed(rep.organization_id, presence.leave(rep.id, rep.organization_id, socket_id), rep.id)
+        if presence.leave(rep.id, rep.organization_id, socket_id):
+            _presence_changed(rep.organization_id, rep.id, online=False)
 
 
 def _faded(rep, site):
