@@ -5,6 +5,7 @@ Nothing waits for time to pass: the overflow's scheduled job is made due (not sl
 durable path is the cron pass over calls past their overflow_at."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -356,6 +357,9 @@ def test_each_process_reads_who_can_be_rung_once_per_change(app, admin, reps):
     org = admin.organization_id
     assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}
     members_key = f"availability:{org}:ringable:ids"
+    # as the previous version wrote it (its processes read it during a rolling deploy): the token
+    # that makes the stamp unique lives in a key of its own
+    assert re.fullmatch(rb"\d+ \d+", get_redis().get(f"availability:{org}:ringable:as-of"))
 
     get_redis().delete(members_key)  # what Redis holds is not read again while the stamp stands
     assert set(availability.ringable_rep_ids(org)) == {anna.id, bernd.id, carla.id}

@@ -181,27 +181,29 @@ def read_ringable(pipe, organization_id) -> None:
     organization_id = uuid.UUID(str(organization_id))
     gen_key, _ = _keys(organization_id)
     as_of_key, _ = _ringable_keys(organization_id)
-    pipe.get(gen_key).get(as_of_key)
+    pipe.get(gen_key).get(as_of_key).get(_token_key(organization_id))
 
 
 def ringable_from(organization_id, stored: list) -> list[uuid.UUID]:
-    """The ids under read_ringable's two results (its last two): this process's copy of the set
-    when it was made under that stamp, else the set read from Redis (and kept), else rebuilt when
-    the set is stale."""
+    """The ids under read_ringable's three results (its last three): this process's copy of the
+    set when it was made under that stamp, else the set read from Redis (and kept), else rebuilt
+    when the set is stale."""
     organization_id = uuid.UUID(str(organization_id))
-    gen, as_of = stored[-2:]
+    gen, as_of, token = stored[-3:]
     gen_key, _ = _keys(organization_id)
     as_of_key, members_key = _ringable_keys(organization_id)
     now = utcnow()
     if _current(gen, as_of, now):
-        copy = _ringable_copy(organization_id, as_of)
+        copy = _ringable_copy(organization_id, (as_of, token))
         if copy is not None:
             return copy
         # this process has not read the set since its last change: once, with its stamp
         pipe = get_redis().pipeline()
-        gen, as_of, members = pipe.get(gen_key).get(as_of_key).smembers(members_key).execute()
+        pipe.get(gen_key).get(as_of_key).get(_token_key(organization_id)).smembers(members_key)
+        gen, as_of, token, members = pipe.execute()
         if _current(gen, as_of, now):
-            return _keep_ringable_copy(organization_id, as_of, [uuid.UUID(m.decode()) for m in members])
+            ids = [uuid.UUID(m.decode()) for m in members]
+            return _keep_ringable_copy(organization_id, (as_of, token), ids)
     pairs = statuses(organization_id, now)
     ids = [f.user_id for f, s in pairs if s.available]
     cap = now + timedelta(seconds=current_app.config["AVAILABILITY_CACHE_SECONDS"])
@@ -212,22 +214,28 @@ def ringable_from(organization_id, stored: list) -> list[uuid.UUID]:
         pipe.delete(members_key)
         if ids:
             pipe.sadd(members_key, *[str(i) for i in ids]).pexpire(members_key, ttl_ms)
-        stamp = f"{int(gen or 0)} {int(valid_until.timestamp() * 1000)} {_token()}"
-        pipe.set(as_of_key, stamp, px=ttl_ms)
+        as_of, token = f"{int(gen or 0)} {int(valid_until.timestamp() * 1000)}", _token()
+        pipe.set(as_of_key, as_of, px=ttl_ms).set(_token_key(organization_id), token, px=ttl_ms)
         pipe.execute()
-        _keep_ringable_copy(organization_id, stamp.encode(), ids)
+        _keep_ringable_copy(organization_id, (as_of.encode(), token.encode()), ids)
     return ids
 
 
 def _ringable_keys(organization_id) -> tuple[str, str]:
-    """The set's stamp ("generation end-of-validity-ms token"), and the set of rep ids."""
+    """The set's generation and end of validity ("gen ms"), and the set of rep ids."""
     return f"availability:{organization_id}:ringable:as-of", f"availability:{organization_id}:ringable:ids"
 
 
+def _token_key(organization_id) -> str:
+    """A random token written with the set: with "gen ms", the stamp of one content of the set.
+    Every write of the set (a rebuild, one rep in or out) writes a new one, so a stamp never names
+    two contents, even once a Redis restarted empty counts its generations from 0 again. A key of
+    its own, not a third word of as-of: a process of the previous version, during a rolling deploy,
+    still reads as-of as two numbers."""
+    return f"availability:{organization_id}:ringable:token"
+
+
 def _token() -> str:
-    """Names one content of the set: every write of the set (a rebuild, one rep in or out) stamps a
-    new one, so a stamp never names two contents, even once a Redis restarted empty counts its
-    generations from 0 again."""
     return uuid.uuid4().hex[:16]
 
 
@@ -235,24 +243,25 @@ def _current(gen, as_of, now: datetime) -> bool:
     """The set was made under the organization's generation and still holds now."""
     if not as_of:
         return False
-    stored_gen, valid_until = as_of.split()[:2]
+    stored_gen, valid_until = as_of.split()
     return int(stored_gen) == int(gen or 0) and int(valid_until) > now.timestamp() * 1000
 
 
-def _ringable_copy(organization_id, as_of: bytes) -> list[uuid.UUID] | None:
-    """This process's copy of the set, if it was made under this stamp. It lives in the widget's
-    bounded per-process memory; its stamp, not the drops that memory hears, keeps it right."""
+def _ringable_copy(organization_id, stamp: tuple) -> list[uuid.UUID] | None:
+    """This process's copy of the set, if it was made under this stamp (as-of, token). It lives in
+    the widget's bounded per-process memory; its stamp, not the drops that memory hears, keeps it
+    right."""
     from app.widget.service import local_cache
 
     kept = local_cache().peek(("ringable", str(organization_id)))
-    return list(kept[1]) if kept is not None and kept[0] == as_of else None
+    return list(kept[1]) if kept is not None and kept[0] == stamp and stamp[1] else None
 
 
-def _keep_ringable_copy(organization_id, as_of: bytes, ids: list) -> list[uuid.UUID]:
+def _keep_ringable_copy(organization_id, stamp: tuple, ids: list) -> list[uuid.UUID]:
     from app.widget.service import local_cache
 
     cache = local_cache()
-    cache.put(("ringable", str(organization_id)), (as_of, tuple(ids)),
+    cache.put(("ringable", str(organization_id)), (stamp, tuple(ids)),
               current_app.config["WIDGET_CONFIG_CACHE_SECONDS"], cache.version())
     return ids
 
@@ -266,9 +275,9 @@ local gen = redis.call('INCR', KEYS[1])
 redis.call('DEL', KEYS[4])
 local as_of = redis.call('GET', KEYS[2])
 if not as_of then return 0 end
-local stored, valid_until = string.match(as_of, '^(%d+) (%d+)')
+local stored, valid_until = string.match(as_of, '^(%d+) (%d+)$')
 if stored ~= before or (ARGV[4] ~= '' and ARGV[4] ~= before) then
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
   return 0
 end
 if ARGV[2] == 'add' then
@@ -280,10 +289,11 @@ end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) < tonumber(valid_until) then valid_until = ARGV[3] end
 local ttl = math.min(redis.call('PTTL', KEYS[2]), tonumber(valid_until) - tonumber(ARGV[5]))
 if ttl <= 0 then
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
   return 0
 end
-redis.call('SET', KEYS[2], gen .. ' ' .. valid_until .. ' ' .. ARGV[6], 'PX', ttl)
+redis.call('SET', KEYS[2], gen .. ' ' .. valid_until, 'PX', ttl)
+redis.call('SET', KEYS[5], ARGV[6], 'PX', ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
 return 1
 """
@@ -295,7 +305,8 @@ def _change_ringable(organization_id, user_id, change: str, until: datetime | No
 
     gen_key, answer_key = _keys(organization_id)
     now_ms = int(utcnow().timestamp() * 1000)
-    get_redis().eval(_RINGABLE_CHANGE, 4, gen_key, *_ringable_keys(organization_id), answer_key,
+    get_redis().eval(_RINGABLE_CHANGE, 5, gen_key, *_ringable_keys(organization_id), answer_key,
+                     _token_key(organization_id),
                      str(user_id), change, int(until.timestamp() * 1000) if until else "",
                      "" if expected_gen is None else expected_gen, now_ms, _token())
     forget_availability(organization_id)  # the widget's answer, as invalidate does
