@@ -15,6 +15,7 @@ from app.events import iso
 from app.extensions import db
 from app.models import Call, CallEvent, Contact, Event
 from app.realtime import presence
+from app.redis_store import get_redis
 from tests.calls_support import ANSWERS, CONTACT, call_body, go_online, make_site
 from tests.conftest import make_member
 
@@ -354,6 +355,67 @@ def test_accept_racing_cancel_or_timeout_has_one_outcome(make_app, site, reps, r
         assert outcome["accept"] == f"call_{expected_status}" and final == expected_status
         assert events_of(call.id) == ["call.requested", f"call.{rival.replace('miss', 'missed')}"
                                       .replace("cancel", "canceled"), "call.ended"]
+
+
+def _answer_before_the_call_is_written(make_app, monkeypatch, answer) -> dict:
+    """A call request whose reps answer between the ring and the commit of the call's row (the ring
+    goes out before any query: a quick click, or a loaded server, lands there). Each answer runs
+    on its own connection and gets a second to fail before the row is written."""
+    app, outcome, record = make_app(), {}, service._record_requested
+
+    def answer_in_thread(call_id, rep):
+        with app.app_context():
+            try:
+                outcome[rep.email] = answer(call_id, db.session.get(type(rep), rep.id))
+            except service.CallError as e:
+                outcome[rep.email] = e.code
+
+    def answered_then_recorded(call, rule):
+        outcome["threads"] = [threading.Thread(target=answer_in_thread, args=(call.id, rep))
+                              for rep in outcome["reps"]]
+        for thread in outcome["threads"]:
+            thread.start()
+            thread.join(1)
+        record(call, rule)
+
+    monkeypatch.setattr(service, "_record_requested", answered_then_recorded)
+    return outcome
+
+
+def test_an_accept_that_comes_before_the_call_is_written_gets_the_call(make_app, monkeypatch, site, reps):
+    outcome = _answer_before_the_call_is_written(make_app, monkeypatch,
+                                                 lambda call_id, rep: service.accept(call_id, rep).status)
+    outcome["reps"] = reps[:1]
+    call = service.request_call(site, fingerprint="fp-quick", qualification={"answers": []})
+    outcome["threads"][0].join(30)
+    assert outcome[reps[0].email] == "accepted"
+    db.session.expire_all()
+    assert db.session.get(Call, call.id).accepted_by_id == reps[0].id
+    assert events_of(call.id) == ["call.requested", "call.accepted"]
+
+
+def test_declines_that_come_before_the_call_is_written_move_it_on(make_app, monkeypatch, site, reps):
+    outcome = _answer_before_the_call_is_written(make_app, monkeypatch, service.decline)
+    outcome["reps"] = reps
+    call = service.request_call(site, fingerprint="fp-quick", qualification={"answers": []})
+    for thread in outcome["threads"]:
+        thread.join(30)
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    assert (call.status, call.end_reason) == ("missed", "declined")
+
+
+def test_another_organization_s_call_cannot_be_answered(client, auth, site, reps, other_admin):
+    call_id = request(client, site).get_json()["call"]["id"]
+    outsider = make_member(other_admin.organization_id, "oz@globex.example.com", "rep", "Oz")
+    auth.login(outsider.email)
+    json = {"Accept": "application/json"}
+    refused = auth.post(f"/calls/{call_id}/accept", headers=json)
+    assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_found"
+    assert auth.post(f"/calls/{call_id}/accept").status_code == 404
+    assert auth.post(f"/calls/{call_id}/decline", headers=json).status_code == 404
+    assert db.session.get(Call, service.as_uuid(call_id)).status == "requested"
+    assert not get_redis().smembers(f"call:{call_id}:declined")
 
 
 def test_late_accept_after_cancel_is_refused_cleanly(client, auth, site, reps, admin, listen):

@@ -88,11 +88,13 @@ def show(call_id):
 @bp.post("/calls/<uuid:call_id>/accept")
 @login_required
 def accept(call_id):
-    """Take the call: the first rep wins, the others see who took it."""
-    call = org_get_or_404(Call, call_id)
+    """Take the call: the first rep wins, the others see who took it. (The service finds the call
+    in the rep's organization: its ring can come before its row.)"""
     try:
-        service.accept(call.id, current_user)
+        service.accept(call_id, current_user)
     except service.CallError as e:
+        if e.status == 404 and not wants_json():
+            abort(404)
         if wants_json():
             return jsonify({"error": {"code": e.code, "message": e.message}}), e.status
         flash(e.message)
@@ -105,8 +107,10 @@ def accept(call_id):
 @login_required
 def decline(call_id):
     """Not this one: stop this rep's ringing (all their tabs)."""
-    call = org_get_or_404(Call, call_id)
-    service.decline(call.id, current_user)
+    try:
+        service.decline(call_id, current_user)
+    except service.CallError:  # not a call of the rep's organization
+        abort(404)
     return ("", 204) if wants_json() else redirect(url_for("calls.index"), 303)
 
 

@@ -2,6 +2,7 @@
 events, in one transaction: two reps accepting at once yield one winner, and a late accept
 after a cancel or the ring timeout changes nothing. Realtime notices go out after the commit."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from app.routing import snapshot
 from app.routing import teams as routing
 
 KEY_TTL_SECONDS = 6 * 3600
+# how long an answer to a ring waits for its call's row to be committed (it is written after the ring)
+RECORD_WAIT_SECONDS = 10
 
 
 class CallError(Exception):
@@ -444,6 +447,30 @@ def _record_routing(call: Call, type_: str, rule=None) -> None:
     db.session.add(CallEvent(call_id=call.id, event_id=event.id))
 
 
+def _recorded_status(call_id, user: User) -> str | None:
+    """The call's status; None when the rep's organization has no such call. The ring goes out
+    before the call's row is written (`_ring_and_record`): a rep who answers at once, or a server
+    slow to commit, finds no row yet. While the call counts this rep as rung (a write that failed
+    takes that back), their answer waits for the commit."""
+    deadline = time.monotonic() + RECORD_WAIT_SECONDS
+    pause = 0.01
+    while True:
+        status = db.session.scalar(sa.select(Call.status).where(
+            Call.id == call_id, Call.organization_id == user.organization_id))
+        if status is not None or time.monotonic() > deadline:
+            return status
+        if not get_redis().sismember(_rung_key(call_id), str(user.id)):
+            return None
+        db.session.rollback()  # the next read sees what was committed meanwhile
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def _known_to(call_id, user: User) -> None:
+    if _recorded_status(call_id, user) is None:
+        raise CallError("not_found", "No such call.", 404)
+
+
 def current_status(call_id) -> str | None:
     return db.session.scalar(sa.select(Call.status).where(Call.id == call_id))
 
@@ -455,6 +482,7 @@ def accepted_rep_name(call_id) -> str | None:
 
 def accept(call_id, user: User) -> Call:
     """First accept wins; everyone else's alert says who took it."""
+    _known_to(call_id, user)
     call = _transition(call_id, ("requested",), status="accepted", accepted_at=utcnow(),
                        accepted_by_id=user.id)
     if call is None:
@@ -553,6 +581,7 @@ def hang_up(call_id, side: str) -> Call | None:
 def decline(call_id, user: User) -> Call | None:
     """This rep passes: their alert stops. When every rung rep declined, the call moves on: the
     next of its team in turn (one at a time), then its overflow, else it is missed."""
+    _known_to(call_id, user)
     redis = get_redis()
     redis.sadd(_declined_key(call_id), str(user.id))
     redis.expire(_declined_key(call_id), KEY_TTL_SECONDS)
