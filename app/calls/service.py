@@ -26,6 +26,7 @@ from app.recordings.service import schedule_finish, start_recording
 from app.redis_store import get_redis, unless_redis_down
 from app.routing import snapshot
 from app.routing import teams as routing
+from app.widget.service import call_settings
 
 KEY_TTL_SECONDS = 6 * 3600
 # how long an answer to a ring waits for its call's row to be committed (it is written after the ring)
@@ -77,16 +78,18 @@ class CallSite:
         if isinstance(site, CallSite):
             return site
         settings = settings_for(site)
-        return cls(site.id, site.organization_id, site.domain, bool(settings.paused), settings.call_type,
-                   settings.ring_timeout_seconds, settings.recording_policy)
+        return cls._of(site.id, site.organization_id, settings.paused, call_settings(site, settings))
 
     @classmethod
     def from_entry(cls, entry: dict) -> "CallSite":
         """From a widget cache entry (app.widget.service.site_entry)."""
-        call = entry["call"]
-        return cls(uuid.UUID(entry["siteId"]), uuid.UUID(entry["organizationId"]), call["domain"],
-                   bool(entry["paused"]), call["callType"], call["ringTimeoutSeconds"],
-                   call["recordingPolicy"])
+        return cls._of(uuid.UUID(entry["siteId"]), uuid.UUID(entry["organizationId"]), entry["paused"],
+                       entry["call"])
+
+    @classmethod
+    def _of(cls, site_id, organization_id, paused, call: dict) -> "CallSite":
+        return cls(site_id, organization_id, call["domain"], bool(paused), call["callType"],
+                   call["ringTimeoutSeconds"], call["recordingPolicy"])
 
 
 def _open_key(site_id, fingerprint: str) -> str:
