@@ -1,5 +1,6 @@
 """The call lifecycle: requests, the ring, first-accept-wins, cancel, timeout, hang-up, events."""
 
+import contextlib
 import json
 import threading
 import time
@@ -147,25 +148,36 @@ def test_a_returning_visitor_s_alert_is_completed_with_what_they_told_before(cli
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
 
 
+@contextlib.contextmanager
+def heard_at_first_statement(messages, kinds=("",)):
+    """[(what the rep had heard, the statement)] at the request's first SQL statement of these
+    kinds: the request's thread stops there, so a ring published after it could not have arrived.
+    Only this thread's statements count (the test client runs the request here; a thread an
+    earlier test left behind may run SQL of its own meanwhile)."""
+    heard, request_thread = [], threading.get_ident()
+
+    def first(conn, cursor, statement, *args):
+        if not heard and threading.get_ident() == request_thread and \
+                statement.lstrip().upper().startswith(kinds):
+            heard.append(([m["type"] for _, m in messages(wait=2)], statement))
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", first)
+    try:
+        yield heard
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", first)
+
+
 def test_the_ring_goes_out_before_the_call_is_written(client, site, reps, listen):
     """The ring needs only reads: a rep's alert is on its way before the first INSERT (the call's
     rows, events and outbox follow the publish), so the ring never waits for a write."""
     ana, _ = reps
     messages = listen(f"user:{ana.id}")
-    rang_before = []
-
-    def first_write(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")) and not rang_before:
-            # the request's thread stops here: a ring published after this write could not arrive
-            rang_before.append([m["type"] for _, m in messages(wait=2)])
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", first_write)
-    try:
+    with heard_at_first_statement(messages, ("INSERT", "UPDATE")) as heard:
         response = request(client, site)
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", first_write)
 
     assert response.status_code == 201
-    assert rang_before == [["ring"]]
+    rang, statement = heard[0]
+    assert rang == ["ring"], f"before the ring: {statement}"
     assert events_of(service.as_uuid(response.get_json()["call"]["id"])) == ["call.requested"]
 
 
@@ -180,19 +192,12 @@ def test_on_a_site_in_use_no_query_comes_before_the_ring(client, site, reps, lis
     client.post(f"/widget/calls/{earlier['call']['id']}/cancel", json={"token": earlier["token"]})
     body = call_body(site)
     messages = listen(f"user:{ana.id}")
-    rang_before = []
-
-    def first_statement(conn, cursor, statement, *args):
-        if not rang_before:
-            rang_before.append((statement.split()[0].upper(), [m["type"] for _, m in messages(wait=2)]))
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", first_statement)
-    try:
+    with heard_at_first_statement(messages) as heard:
         response = client.post("/widget/calls", json=body, headers={"Origin": "https://shop.example.com"})
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", first_statement)
 
     assert response.status_code == 201
-    assert rang_before == [("SELECT", ["ring"])]
+    rang, statement = heard[0]
+    assert rang == ["ring"], f"before the ring: {statement}"
 
 
 def test_a_call_on_a_site_nobody_loaded_leaves_its_entry_for_the_next(client, site, reps):

@@ -15,7 +15,7 @@ from app.calls import service as calls
 from app.extensions import db
 from app.realtime import presence
 from app.sites.service import create_site
-from app.widget.local_cache import LocalCache
+from app.widget.local_cache import DROPS_NAMED, LocalCache
 from app.widget.service import local_cache, serving_cache, warm
 from tests.calls_support import go_online, make_site
 from tests.conftest import PASSWORD, statements
@@ -172,6 +172,28 @@ def test_a_value_read_before_a_change_is_not_remembered_after_it(app):
     cache.drop(("available", "org-1"))  # ...a change is heard...
     cache.put(("available", "org-1"), "stale", 60, version)  # ...and the request's old value arrives
     assert cache.peek(("available", "org-1")) is None
+
+
+def test_a_change_of_another_key_does_not_refuse_a_value_read_meanwhile(app):
+    """A busy deployment announces changes all the time (every rep's page change drops their
+    organization's answer): a value read meanwhile is still remembered unless its own key was
+    dropped, or more drops came than the memory names by key."""
+    cache = LocalCache(max_entries=10, unheard_seconds=60)
+    version = cache.version()  # a call request reads its organization's routing now...
+    cache.drop(("available", "org-2"))  # ...another organization's change is heard...
+    cache.put(("routing", "org-1"), "current", 60, version)  # ...and the routing arrives
+    assert cache.peek(("routing", "org-1")) == "current"
+
+    version = cache.version()
+    for n in range(DROPS_NAMED + 1):
+        cache.drop(("available", f"other-{n}"))
+    cache.put(("routing", "org-1"), "too many drops to tell", 60, version)
+    assert cache.peek(("routing", "org-1")) == "current"
+
+    version = cache.version()
+    cache.forget_all(listening=True)
+    cache.put(("routing", "org-1"), "read before a forget_all", 60, version)
+    assert cache.peek(("routing", "org-1")) is None
 
 
 def test_entries_live_long_only_while_changes_are_heard(app, monkeypatch):

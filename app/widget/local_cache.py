@@ -22,6 +22,7 @@ from redis.retry import Retry
 
 from app.redis_store import unless_redis_down
 
+DROPS_NAMED = 4096  # drops remembered by key, for the puts of values read before them
 CHANNEL = "widget:forget"  # messages: "<kind> <id>", the key of a LocalCache entry
 KEEPALIVE = {socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ class LocalCache:
         self._entries: OrderedDict = OrderedDict()  # key -> (monotonic deadline, value)
         self._lock = threading.Lock()  # gthread: many request threads share it
         self._drops = 0  # every drop counts: a value read before one may be what it dropped
+        # the count at each of the last DROPS_NAMED keys' drop; before `_unnamed`, drops are known only
+        # by their number; before `_forgot`, everything was forgotten
+        self._named: OrderedDict = OrderedDict()
+        self._unnamed = self._forgot = 0
 
     def peek(self, key):
         """The remembered value, or None (never remembered, expired, or forgotten)."""
@@ -54,15 +59,20 @@ class LocalCache:
             return hit[1]
 
     def version(self) -> int:
-        """Take it before reading what `put` will store: a change heard in between refuses the put."""
+        """Take it before reading what `put` will store: a drop of that key heard in between (or
+        of everything) refuses the put. Other keys' drops do not: a busy deployment hears them
+        all the time."""
         return self._drops
+
+    def _dropped_since(self, key, version: int) -> bool:
+        return max(self._forgot, self._unnamed, self._named.get(key, 0)) > version
 
     def put(self, key, value, seconds: float, version: int) -> None:
         """Remember `value` for `seconds`, or only `unheard_seconds` while changes go unheard."""
         with self._lock:
             if not self.listening:
                 seconds = min(seconds, self.unheard_seconds)
-            if seconds <= 0 or value is None or version != self._drops or not self.unheard_seconds:
+            if seconds <= 0 or value is None or self._dropped_since(key, version) or not self.unheard_seconds:
                 return
             self._entries[key] = (time.monotonic() + seconds, value)
             self._entries.move_to_end(key)
@@ -73,10 +83,16 @@ class LocalCache:
         with self._lock:
             self._drops += 1
             self._entries.pop(key, None)
+            self._named[key] = self._drops
+            self._named.move_to_end(key)
+            if len(self._named) > DROPS_NAMED:
+                self._unnamed = self._named.popitem(last=False)[1]
 
     def forget_all(self, listening: bool) -> None:
         with self._lock:
             self._drops += 1
+            self._forgot = self._drops
+            self._named.clear()
             self._entries.clear()
             self.listening = listening
 
