@@ -219,8 +219,12 @@ def other_admin(app):
 
 # --- webhooks: a real receiver on loopback, a real worker, API keys -------------------------------
 
+# The timeout sets the claim's lease (2 × timeout + 2 s), and a batch starts requests only while the
+# lease can outlast one (its first timeout + 1 s): with 1 s, a loaded machine that took 2 s to claim
+# and commit sent nothing and put the delivery back. 5 s leaves a busy CI box 6 s; a test that wants
+# a timeout sets a short one of its own.
 LOOPBACK_HOOKS = {"WEBHOOK_ALLOW_HTTP": True, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
-                  "WEBHOOK_TIMEOUT_SECONDS": 1.0, "OWED_SWEEP_SECONDS": 0}
+                  "WEBHOOK_TIMEOUT_SECONDS": 5.0, "OWED_SWEEP_SECONDS": 0}
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.webhook_receiver import Reply
 @pytest.fixture
 def slow(make_app, admin, receiver):
     """An endpoint that takes ten minutes to answer; tests wait at most 1 s (LOOPBACK_HOOKS)."""
-    app = make_app(**LOOPBACK_HOOKS, WEBHOOK_ENDPOINT_CONCURRENCY=2)
+    app = make_app(**{**LOOPBACK_HOOKS, "WEBHOOK_TIMEOUT_SECONDS": 1.0}, WEBHOOK_ENDPOINT_CONCURRENCY=2)
     receiver.script("/slow", Reply(delay=600))
     with app.app_context():
         endpoint, _ = service.create_endpoint(admin.organization_id, receiver.url + "/slow")

@@ -187,8 +187,9 @@ def test_a_500_is_retried_with_the_same_event_id(app, admin, receiver):
                                                                                   (200, True, "ok")]
 
 
-def test_a_timeout_is_a_failure_that_is_retried(app, admin, receiver):
-    receiver.script("/slow", Reply(200, delay=2.5), Reply(200))
+def test_a_timeout_is_a_failure_that_is_retried(make_app, admin, receiver):
+    app = make_app(**{**LOOPBACK_HOOKS, "WEBHOOK_TIMEOUT_SECONDS": 2.0})  # it starts within 3 s
+    receiver.script("/slow", Reply(200, delay=6), Reply(200))
     make_endpoint(admin.organization_id, receiver.url + "/slow")
     event = call_event(admin.organization_id)
     run_jobs(app)
@@ -500,8 +501,9 @@ def test_a_burst_is_delivered_in_batches_of_one_endpoint_each(make_app, admin, r
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)) == 24
 
 
-def test_after_a_request_times_out_the_rest_of_its_batch_waits(app, admin, receiver):
-    receiver.script("/hook", Reply(200, delay=2.5), Reply(200))
+def test_after_a_request_times_out_the_rest_of_its_batch_waits(make_app, admin, receiver):
+    app = make_app(**{**LOOPBACK_HOOKS, "WEBHOOK_TIMEOUT_SECONDS": 2.0})  # it starts within 3 s
+    receiver.script("/hook", Reply(200, delay=6), Reply(200))
     make_endpoint(admin.organization_id, receiver.url + "/hook")
     events_in_one_commit(admin.organization_id, 3)
     run_jobs(app)
