@@ -93,10 +93,10 @@ def accept(call_id):
     try:
         service.accept(call_id, current_user)
     except service.CallError as e:
-        if e.status == 404 and not wants_json():
-            abort(404)
         if wants_json():
             return jsonify({"error": {"code": e.code, "message": e.message}}), e.status
+        if e.status == 404:
+            abort(404)
         flash(e.message)
         return redirect(url_for("calls.show", call_id=call_id), 303)
     live = url_for("calls.live", call_id=call_id)
